@@ -1,0 +1,33 @@
+#include "signals.hpp"
+
+#include <csignal>
+#include <unistd.h>
+
+namespace netloom::app {
+
+SignalFlags& signal_flags() {
+  static SignalFlags f;
+  return f;
+}
+
+namespace {
+void on_stop(int) {
+  // A second Ctrl-C means "now": skip the flush.
+  if (signal_flags().stop_requests.fetch_add(1) >= 1) _exit(130);
+}
+void on_usr1(int) { signal_flags().print_stats.store(true); }
+}  // namespace
+
+void install_signal_handlers() {
+  struct sigaction sa {};
+  sigemptyset(&sa.sa_mask);
+  sa.sa_handler = on_stop;
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+  sa.sa_handler = on_usr1;
+  sa.sa_flags = SA_RESTART;
+  sigaction(SIGUSR1, &sa, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+}
+
+}  // namespace netloom::app

@@ -1,0 +1,16 @@
+// Signal handling for `netloom run`: handlers only set flags; a watcher
+// thread turns them into actions (stop, print stats).
+#pragma once
+#include <atomic>
+
+namespace netloom::app {
+
+struct SignalFlags {
+  std::atomic<int> stop_requests{0};  // SIGINT / SIGTERM count
+  std::atomic<bool> print_stats{false};  // SIGUSR1
+};
+
+SignalFlags& signal_flags();
+void install_signal_handlers();
+
+}  // namespace netloom::app

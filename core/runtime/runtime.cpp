@@ -1,0 +1,391 @@
+#include "runtime/runtime.hpp"
+
+#include <oneapi/tbb/flow_graph.h>
+#include <oneapi/tbb/task_arena.h>
+
+#include <chrono>
+#include <cstdio>
+#include <map>
+#include <mutex>
+#include <sstream>
+#include <thread>
+
+#include "runtime/batch_pool.hpp"
+
+namespace netloom::core {
+namespace flow = tbb::flow;
+namespace detail {
+
+
+struct Envelope {
+  unsigned port = 0;
+  MessagePtr msg;
+};
+using FunctionNode = flow::function_node<Envelope, flow::continue_msg, flow::queueing>;
+
+struct Node;
+struct Target {
+  Node* node;
+  unsigned port;
+};
+
+struct PortCounters {
+  Counter messages, items, unconnected;
+};
+
+struct Timer {
+  unsigned id;
+  std::uint64_t period;
+  std::uint64_t next = 0;  // 0: not aligned to the clock yet
+};
+
+const char* level_name(LogLevel l) {
+  switch (l) {
+    case LogLevel::debug:
+      return "debug";
+    case LogLevel::info:
+      return "info";
+    case LogLevel::warning:
+      return "warning";
+    case LogLevel::error:
+      return "error";
+  }
+  return "?";
+}
+
+struct Node;
+}  // namespace detail
+using namespace detail;
+
+struct Runtime::Impl {
+  const Registry& registry;
+  const ValidatedComposition& comp;
+  RunOptions opts;
+  std::atomic<bool> stop_flag{false};
+  std::unique_ptr<tbb::task_arena> arena;
+  std::unique_ptr<flow::graph> graph;
+  std::vector<std::unique_ptr<Node>> nodes;  // stable addresses
+  std::map<std::string, Node*, std::less<>> by_id;
+  std::mutex log_mu;
+
+  ~Impl();
+  Impl(const Registry& r, const ValidatedComposition& c, RunOptions o) : registry(r), comp(c), opts(std::move(o)) {}
+  void log(LogLevel level, const std::string& text) {
+    if (opts.log) {
+      opts.log(level, text);
+      return;
+    }
+    std::lock_guard lock(log_mu);
+    std::fprintf(stderr, "netloom: %s: %s\n", level_name(level), text.c_str());
+  }
+};
+
+
+namespace detail {
+
+class NodeEmit final : public Emit {
+ public:
+  explicit NodeEmit(Node& n) : node_(n) {}
+  void operator()(unsigned out_port, MessagePtr msg) override;
+
+ private:
+  Node& node_;
+};
+
+struct Node final : Context {
+  Runtime::Impl* rt = nullptr;
+  std::string id;
+  const BlockInfo* info = nullptr;
+  const BlockDecl* decl = nullptr;
+  BlockHandle handle;
+  bool concurrent = false;  // stateless: messages delivered in parallel
+  std::vector<std::vector<Target>> outs;
+  std::unique_ptr<PortCounters[]> in_ctr, out_ctr;
+  std::vector<std::pair<std::string, std::unique_ptr<Counter>>> counters;
+  std::unique_ptr<FunctionNode> fnode;
+  std::vector<Timer> timers;
+  std::uint64_t clock = 0;
+  Counter errors;
+  std::shared_ptr<BatchPool> pool;  // sources only
+  NodeEmit emit{*this};
+  std::thread source_thread;
+
+  Block& block() { return *handle.block; }
+  bool is_source() const { return info->inputs.empty(); }
+
+  // Context
+  const std::string& block_id() const override { return id; }
+  Counter& counter(std::string_view name) override {
+    for (auto& [n, c] : counters)
+      if (n == name) return *c;
+    throw ConfigError("counter '" + std::string(name) + "' is not declared in the block's description");
+  }
+  std::shared_ptr<PacketBatch> new_packet_batch() override {
+    if (!pool) pool = std::make_shared<BatchPool>(rt->comp.comp.max_in_flight);
+    return pool->acquire();
+  }
+  std::size_t batch_size() const override { return rt->comp.comp.batch_size; }
+  void add_timer(unsigned timer_id, std::uint64_t period_ns) override {
+    if (period_ns == 0) throw ConfigError("timer period must be positive");
+    if (concurrent) throw ConfigError("a stateless block cannot have timers");
+    timers.push_back({timer_id, period_ns});
+  }
+  void log(LogLevel level, std::string_view text) override {
+    rt->log(level, "block '" + id + "': " + std::string(text));
+  }
+  bool stopping() const override { return rt->stop_flag.load(std::memory_order_relaxed); }
+
+  void count_error(const char* where, const char* what) {
+    errors.add_shared();
+    const auto n = errors.value();
+    if (n <= 10 || n % 1000 == 0) {
+      rt->log(LogLevel::error, "block '" + id + "' (" + info->type + "): " + where + ": " + what +
+                                   (n == 10 ? " (further errors of this block are logged every 1000th)" : ""));
+    }
+  }
+
+  // Fires the packet-time timers due before a message starting at `t`.
+  void advance_clock(std::uint64_t t) {
+    if (t <= clock) return;
+    clock = t;
+    for (auto& tm : timers) {
+      if (tm.next == 0) tm.next = (t / tm.period + 1) * tm.period;
+      // After a long silence, jump instead of firing millions of times.
+      if (t >= tm.next && (t - tm.next) / tm.period > 100000) tm.next += ((t - tm.next) / tm.period - 1) * tm.period;
+      while (tm.next <= t) {
+        block().on_timer(tm.id, tm.next, emit);
+        tm.next += tm.period;
+      }
+    }
+  }
+
+  void deliver(const Envelope& e) {
+    const MessagePtr* msg = &e.msg;
+    MessagePtr own;
+    // Copy-on-write: a block that writes into its input gets a private copy
+    // whenever anyone else may still hold the message.
+    if (info->inputs[e.port].mutates && e.msg.use_count() > 1) {
+      own = e.msg->clone();
+      msg = &own;
+    }
+    in_ctr[e.port].messages.add_shared(1);
+    in_ctr[e.port].items.add_shared((*msg)->items());
+    try {
+      if (!concurrent) {
+        std::uint64_t start = (*msg)->clock_ns;
+        if ((*msg)->type_name() == PacketBatch::kType) {
+          auto& b = (*msg)->as<PacketBatch>();
+          if (!b.packets.empty()) start = b.packets.front().ts_ns;
+        }
+        if (!timers.empty() || start > clock) advance_clock(start);
+      }
+      block().receive(e.port, *msg, emit);
+    } catch (const std::exception& ex) {
+      count_error("receive", ex.what());
+    } catch (...) {
+      count_error("receive", "unknown exception");
+    }
+  }
+};
+
+void NodeEmit::operator()(unsigned out_port, MessagePtr msg) {
+  if (out_port >= node_.outs.size() || !msg) {
+    node_.count_error("emit", out_port >= node_.outs.size() ? "no such output port" : "null message");
+    return;
+  }
+  if (msg->clock_ns == 0) msg->clock_ns = node_.clock;
+  const auto items = msg->items();
+  auto& ctr = node_.out_ctr[out_port];
+  ctr.messages.add_shared(1);
+  ctr.items.add_shared(items);
+  auto& targets = node_.outs[out_port];
+  if (targets.empty()) {
+    ctr.unconnected.add_shared(items);
+    return;
+  }
+  for (std::size_t i = 0; i + 1 < targets.size(); ++i) targets[i].node->fnode->try_put(Envelope{targets[i].port, msg});
+  // The last consumer takes our reference, so an exclusive message stays
+  // exclusive and copy-on-write does not copy needlessly.
+  targets.back().node->fnode->try_put(Envelope{targets.back().port, std::move(msg)});
+}
+
+}  // namespace detail
+
+Runtime::Impl::~Impl() = default;
+
+namespace {
+unsigned port_index(const std::vector<PortSpec>& ports, const std::string& name) {
+  for (unsigned i = 0; i < ports.size(); ++i)
+    if (ports[i].name == name) return i;
+  return ~0u;
+}
+}  // namespace
+
+Runtime::Runtime(const Registry& registry, const ValidatedComposition& comp, RunOptions opts)
+    : impl_(std::make_unique<Impl>(registry, comp, std::move(opts))) {}
+
+Runtime::~Runtime() {
+  stop();
+  for (auto& n : impl_->nodes)
+    if (n->source_thread.joinable()) n->source_thread.join();
+  if (impl_->graph) impl_->arena->execute([&] { impl_->graph->wait_for_all(); });
+  impl_->nodes.clear();  // blocks go before the graph that delivered to them
+}
+
+bool Runtime::build(std::vector<std::string>& errors) {
+  auto& im = *impl_;
+  const auto& c = im.comp;
+  int threads = im.opts.threads > 0 ? im.opts.threads : c.comp.threads;
+  if (threads <= 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  im.arena = std::make_unique<tbb::task_arena>(threads);
+  im.arena->execute([&] { im.graph = std::make_unique<flow::graph>(); });
+
+  std::map<std::string, const BlockDecl*> decls;
+  for (const auto& b : c.comp.blocks) decls[b.id] = &b;
+
+  for (const auto& id : c.topo_order) {
+    Node& n = *im.nodes.emplace_back(std::make_unique<Node>());
+    n.rt = &im;
+    n.id = id;
+    n.info = c.infos.at(id);
+    n.decl = decls.at(id);
+    n.concurrent = n.info->threading == Threading::stateless;
+    n.outs.resize(n.info->outputs.size());
+    n.in_ctr = std::make_unique<PortCounters[]>(n.info->inputs.size());
+    n.out_ctr = std::make_unique<PortCounters[]>(n.info->outputs.size());
+    for (const auto& cs : n.info->counters) n.counters.emplace_back(cs.name, std::make_unique<Counter>());
+    im.by_id[id] = &n;
+    auto prefix = [&] { return n.decl->loc.file + ":" + std::to_string(n.decl->loc.line) + ": block '" + id + "': "; };
+    const BlockType* type = im.registry.find(n.info->type);
+    if (type == nullptr) {
+      errors.push_back(prefix() + "block type '" + n.info->type + "' is not loaded");
+      continue;
+    }
+    try {
+      n.handle = im.registry.create(*type);
+      n.block().configure(c.params.at(id), n);
+    } catch (const std::exception& e) {
+      errors.push_back(prefix() + e.what());
+      continue;
+    }
+    if (!n.decl->replicas.empty() && n.decl->replicas != "1") {
+      im.log(LogLevel::info, "block '" + id + "': replicas=" + n.decl->replicas +
+                                 " requested; sharded execution is not available yet, running one instance");
+    }
+    Node* np = &n;
+    const std::size_t concurrency = n.concurrent ? flow::unlimited : flow::serial;
+    im.arena->execute([&] {
+      n.fnode = std::make_unique<FunctionNode>(*im.graph, concurrency, [np](const Envelope& e) {
+        np->deliver(e);
+        return flow::continue_msg();
+      });
+    });
+  }
+  if (!errors.empty()) return false;
+
+  for (const auto& conn : c.comp.connections) {
+    Node* from = im.by_id.at(conn.from.block);
+    Node* to = im.by_id.at(conn.to.block);
+    unsigned op = port_index(from->info->outputs, conn.from.port);
+    unsigned ip = port_index(to->info->inputs, conn.to.port);
+    from->outs.at(op).push_back(Target{to, ip});
+  }
+  return true;
+}
+
+std::uint64_t Runtime::run() {
+  auto& im = *impl_;
+  std::vector<Node*> sources;
+  for (auto& n : im.nodes)
+    if (n->is_source()) sources.push_back(n.get());
+
+  im.arena->execute([&] {
+    for (std::size_t i = 0; i < sources.size(); ++i) im.graph->reserve_wait();
+  });
+  for (Node* s : sources) {
+    s->source_thread = std::thread([s, &im] {
+      try {
+        while (!s->stopping()) {
+          SourceStatus st = s->block().produce(s->emit);
+          if (st == SourceStatus::done) break;
+          if (st == SourceStatus::idle) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        }
+      } catch (const std::exception& e) {
+        s->count_error("produce", e.what());
+      } catch (...) {
+        s->count_error("produce", "unknown exception");
+      }
+      im.graph->release_wait();
+    });
+  }
+  im.arena->execute([&] { im.graph->wait_for_all(); });
+  for (Node* s : sources) s->source_thread.join();
+
+  // End of stream: flush in topological order, draining after each block so
+  // a block flushes only after everything upstream has reached it.
+  for (auto& n : im.nodes) {
+    im.arena->execute([&] {
+      try {
+        n->block().flush(n->emit);
+      } catch (const std::exception& e) {
+        n->count_error("flush", e.what());
+      }
+      im.graph->wait_for_all();
+    });
+  }
+  std::uint64_t errs = 0;
+  for (auto& n : im.nodes) errs += n->errors.value();
+  return errs;
+}
+
+void Runtime::stop() noexcept {
+  impl_->stop_flag.store(true, std::memory_order_relaxed);
+}
+
+bool Runtime::stopping() const noexcept { return impl_->stop_flag.load(std::memory_order_relaxed); }
+
+std::vector<BlockStats> Runtime::stats() const {
+  std::vector<BlockStats> v;
+  for (const auto& np : impl_->nodes) {
+    const Node& n = *np;
+    BlockStats s;
+    s.id = n.id;
+    s.type = n.info->type;
+    for (std::size_t i = 0; i < n.info->inputs.size(); ++i)
+      s.inputs.push_back({n.info->inputs[i].name, n.info->inputs[i].type, n.in_ctr[i].messages.value(),
+                          n.in_ctr[i].items.value(), 0});
+    for (std::size_t i = 0; i < n.info->outputs.size(); ++i)
+      s.outputs.push_back({n.info->outputs[i].name, n.info->outputs[i].type, n.out_ctr[i].messages.value(),
+                           n.out_ctr[i].items.value(), n.out_ctr[i].unconnected.value()});
+    for (const auto& [name, c] : n.counters) s.counters.emplace_back(name, c->value());
+    s.errors = n.errors.value();
+    if (n.handle.block) s.summary = n.handle.block->summary();
+    v.push_back(std::move(s));
+  }
+  return v;
+}
+
+std::string format_stats(const std::vector<BlockStats>& stats) {
+  std::ostringstream os;
+  for (const auto& b : stats) {
+    os << b.id << " (" << b.type << ")";
+    for (const auto& p : b.inputs) os << "  in." << p.name << "=" << p.items;
+    for (const auto& p : b.outputs) {
+      os << "  out." << p.name << "=" << p.items;
+      if (p.unconnected) os << " (unconnected " << p.unconnected << ")";
+    }
+    if (b.errors) os << "  errors=" << b.errors;
+    os << "\n";
+    bool any = false;
+    for (const auto& [name, value] : b.counters) {
+      if (value == 0) continue;
+      os << (any ? " " : "    ") << name << "=" << value;
+      any = true;
+    }
+    if (any) os << "\n";
+    if (!b.summary.empty()) os << "    " << b.summary << "\n";
+  }
+  return os.str();
+}
+
+}  // namespace netloom::core

@@ -1,0 +1,113 @@
+// Packets and packet batches. A packet is decoded once, by the capture block;
+// every later block reads the metadata below and never re-parses headers.
+#pragma once
+#include <array>
+#include <cstdint>
+#include <cstring>
+#include <vector>
+
+#include "netloom/message.hpp"
+
+namespace netloom {
+
+// Decode outcome bits (Packet::flags).
+enum PacketFlag : std::uint16_t {
+  kMalformed = 1u << 0,      // a header lies about its length or is cut short
+  kTruncated = 1u << 1,      // caplen < wirelen (snaplen) — headers still valid
+  kFragment = 1u << 2,       // IP fragment other than the first: no L4 header
+  kFirstFragment = 1u << 3,  // first fragment of a fragmented datagram
+  kTunneled = 1u << 4,       // L3/L4 below are the inner packet of a tunnel
+  kVlan = 1u << 5,
+  kMpls = 1u << 6,
+  kPppoe = 1u << 7,
+  kL4Truncated = 1u << 8,  // L4 header not completely captured
+  kNotIp = 1u << 9,        // decoded link layer carries something else (ARP...)
+  kUnknownLink = 1u << 10, // link type the decoder does not know
+};
+
+enum class TunnelType : std::uint8_t { none = 0, gre, vxlan, gtpu, ipip, teredo, capwap };
+
+constexpr std::uint16_t kNoOffset = 0xFFFF;
+
+// 16-byte address; IPv4 uses the first 4 bytes (network order), rest zero.
+using IpAddr = std::array<std::uint8_t, 16>;
+
+struct Packet {
+  const std::uint8_t* data = nullptr;  // frame start, inside the batch buffer
+  std::uint64_t ts_ns = 0;             // packet time, ns since the epoch
+  std::uint32_t caplen = 0;            // bytes captured (data has this many)
+  std::uint32_t wirelen = 0;           // bytes on the wire
+  std::uint32_t payload_len = 0;       // L4 payload bytes captured
+  std::uint32_t ip_len = 0;            // IP length claimed by the (inner) header
+  std::uint32_t flow_hash = 0;         // symmetric 5-tuple hash, 0 if not IP
+  std::uint32_t tunnel_id = 0;         // GRE key, VXLAN VNI, GTP TEID
+  std::uint16_t linktype = 0;          // DLT_* of the frame
+  std::uint16_t iface = 0;             // capture interface / input file index
+  std::uint16_t l3_off = kNoOffset;    // (inner) IP header offset from data
+  std::uint16_t l4_off = kNoOffset;    // TCP/UDP/ICMP header offset
+  std::uint16_t payload_off = kNoOffset;
+  std::uint16_t outer_l3_off = kNoOffset;  // outermost IP header (tunnels)
+  std::uint16_t sport = 0, dport = 0;      // host order; ICMP: type, code
+  std::uint16_t vlan = 0;                  // outer VLAN id if any
+  std::uint16_t flags = 0;                 // PacketFlag bits
+  std::uint8_t ip_version = 0;             // 0 (not IP), 4 or 6
+  std::uint8_t l4_proto = 0;               // IPPROTO_* of the (inner) packet
+  std::uint8_t tcp_flags = 0;
+  TunnelType tunnel = TunnelType::none;
+  std::uint8_t ttl = 0;                    // TTL / hop limit
+  IpAddr src{}, dst{};
+  void* flow = nullptr;  // flow context set by a flow tracker (FlowHandle)
+
+  bool has(PacketFlag f) const noexcept { return (flags & f) != 0; }
+  bool is_ip() const noexcept { return ip_version != 0; }
+  const std::uint8_t* payload() const noexcept { return data + payload_off; }
+};
+
+// A batch owns the bytes of its packets in one buffer, so packets are copied
+// once out of the capture library and never again.
+class PacketBatch final : public Message {
+ public:
+  static constexpr std::string_view kType = "PacketBatch";
+
+  std::vector<Packet> packets;
+  std::vector<std::uint8_t> buffer;  // frame bytes; Packet::data points here
+  // clock_ns (from Message): ts of the last packet; live sources advance it
+  // with the wall clock on idle links and may emit empty batches to do so.
+  std::uint64_t sequence = 0;  // source batch number, for ordering checks
+
+  std::string_view type_name() const noexcept override { return kType; }
+  std::size_t items() const noexcept override { return packets.size(); }
+  MessagePtr clone() const override;
+
+  void clear() noexcept {
+    packets.clear();
+    buffer.clear();
+    clock_ns = 0;
+  }
+  // Append a frame's bytes; returns the packet to fill in. The buffer is
+  // reserved by the producer so data pointers stay valid.
+  Packet& append(const std::uint8_t* bytes, std::uint32_t caplen) {
+    std::size_t at = buffer.size();
+    buffer.resize(at + caplen);
+    if (caplen) std::memcpy(buffer.data() + at, bytes, caplen);
+    Packet& p = packets.emplace_back();
+    p.data = buffer.data() + at;
+    p.caplen = caplen;
+    return p;
+  }
+  // Bytes left before the buffer would reallocate (which would move data).
+  std::size_t room() const noexcept { return buffer.capacity() - buffer.size(); }
+};
+
+inline MessagePtr PacketBatch::clone() const {
+  auto c = std::make_shared<PacketBatch>();
+  c->buffer = buffer;
+  c->packets = packets;
+  c->clock_ns = clock_ns;
+  c->sequence = sequence;
+  const std::uint8_t* old_base = buffer.data();
+  for (auto& p : c->packets) p.data = c->buffer.data() + (p.data - old_base);
+  return c;
+}
+
+}  // namespace netloom

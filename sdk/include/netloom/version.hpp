@@ -1,0 +1,13 @@
+// Versions a plugin is checked against when it is loaded.
+#pragma once
+#include <cstdint>
+
+namespace netloom {
+
+// Bumped whenever a type that crosses the plugin boundary changes layout or
+// meaning (Packet, Message, Block vtable, Context, PluginManifest...). The
+// loader refuses plugins built against another value.
+inline constexpr std::uint32_t kAbiVersion = 1;
+inline constexpr const char* kVersion = "0.1.0";
+
+}  // namespace netloom

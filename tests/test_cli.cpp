@@ -1,0 +1,146 @@
+// The netloom command end to end: version, inspect, check, run, signals.
+#include <gtest/gtest.h>
+
+#include <csignal>
+#include <chrono>
+#include <filesystem>
+#include <regex>
+#include <thread>
+
+#include "netloom/version.hpp"
+#include "subprocess.hpp"
+
+namespace fs = std::filesystem;
+using netloom::test::run;
+
+namespace {
+const std::string kBin = std::string(NETLOOM_BUILD_ROOT) + "/netloom";
+const std::string kSrc = NETLOOM_SOURCE_ROOT;
+const std::string kTestPlugins = NETLOOM_TEST_PLUGIN_DIR;
+
+struct TempDir {
+  fs::path p;
+  TempDir() {
+    p = fs::temp_directory_path() / ("netloom-cli-" + std::to_string(::getpid()) + "-" +
+                                     ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::create_directories(p);
+  }
+  ~TempDir() { fs::remove_all(p); }
+  std::string operator/(const std::string& f) const { return (p / f).string(); }
+};
+
+void write(const std::string& path, const std::string& text) { std::ofstream(path) << text; }
+}  // namespace
+
+TEST(Cli, Version) {
+  auto r = run({kBin, "version"});
+  EXPECT_EQ(r.status, 0);
+  EXPECT_EQ(r.out, std::string("netloom ") + netloom::kVersion + " (plugin ABI " +
+                       std::to_string(netloom::kAbiVersion) + ")\n");
+}
+
+TEST(Cli, InspectListsEveryStockBlock) {
+  auto r = run({kBin, "inspect"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.err, "");  // no broken stock plugin
+  for (const char* t : {"PcapSource", "PacketCounter"})
+    EXPECT_TRUE(std::regex_search(r.out, std::regex(std::string("(^|\n)") + t + " +\\S"))) << t << "\n" << r.out;
+}
+
+TEST(Cli, InspectOneTypePrintsPortsParamsCountersThreading) {
+  auto r = run({kBin, "inspect", "PacketCounter"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.out.find("Threading: serial"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("  in  PacketBatch"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("  out  PacketBatch"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("  format  choice  default \"json\"  json|text"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("  malformed  — packets whose headers lie about their lengths"), std::string::npos);
+
+  auto bad = run({kBin, "inspect", "NoSuchBlock"});
+  EXPECT_EQ(bad.status, 2);
+  EXPECT_EQ(bad.err, "netloom: error: no block type 'NoSuchBlock' (netloom inspect lists them)\n");
+}
+
+TEST(Cli, CheckPassesOnEveryShippedComposition) {
+  int n = 0;
+  for (auto& e : fs::directory_iterator(kSrc + "/compositions")) {
+    if (e.path().extension() != ".xml") continue;
+    ++n;
+    auto r = run({kBin, "check", e.path().string()});
+    EXPECT_EQ(r.status, 0) << e.path() << "\n" << r.err;
+    EXPECT_NE(r.out.find(": OK ("), std::string::npos) << r.out;
+  }
+  EXPECT_GE(n, 1);
+}
+
+TEST(Cli, CheckReportsErrorsWithFileAndLine) {
+  TempDir d;
+  write(d / "bad.xml", "<composition name='x'>\n  <block id='c' type='PacketCounter'/>\n"
+                       "  <block id='z' type='NoSuchType'/>\n</composition>\n");
+  auto r = run({kBin, "check", d / "bad.xml"});
+  EXPECT_EQ(r.status, 2);
+  EXPECT_NE(r.err.find(d / "bad.xml" + ":3: block 'z': "), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find(d / "bad.xml" + ":2: block 'c': "), std::string::npos) << r.err;  // input unconnected
+  EXPECT_EQ(r.out, "");
+}
+
+TEST(Cli, BrokenPluginIsOneWarningAndDoesNotStopOthers) {
+  auto r = run({kBin, "inspect", "--plugin-path", kTestPlugins + "/abi_mismatch", "--plugin-path",
+                kTestPlugins + "/good"});
+  EXPECT_EQ(r.status, 0);
+  EXPECT_EQ(r.err, "netloom: warning: " + kTestPlugins +
+                       "/abi_mismatch/abi_mismatch.so: plugin built for netloom ABI " +
+                       std::to_string(netloom::kAbiVersion + 98) + ", this netloom has ABI " +
+                       std::to_string(netloom::kAbiVersion) + "; rebuild the plugin against this SDK\n");
+  EXPECT_NE(r.out.find("TestSource"), std::string::npos);
+  EXPECT_NE(r.out.find("PacketCounter"), std::string::npos);
+}
+
+TEST(Cli, PluginPathFromEnvironment) {
+  ::setenv("NETLOOM_PLUGIN_PATH", (kTestPlugins + "/good").c_str(), 1);
+  auto r = run({kBin, "inspect", "TestSource"});
+  ::unsetenv("NETLOOM_PLUGIN_PATH");
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.out.find("Plugin: " + kTestPlugins + "/good/test_blocks.so"), std::string::npos) << r.out;
+}
+
+TEST(Cli, SigintStopsGracefullyAndFlushes) {
+  TempDir d;
+  write(d / "long.xml", R"(<composition name='long' max-in-flight='8'><var name='out'/>
+  <block id="src" type="TestSource"><param name="batches" value="1000000000"/></block>
+  <block id="snk" type="TestSink"><param name="output" value="${out}"/></block>
+  <connect from="src.out" to="snk.in"/></composition>)");
+  auto r = run({kBin, "run", d / "long.xml", "-D", "out=" + d / "rec.txt", "--plugin-path", kTestPlugins + "/good"},
+               [](pid_t pid) {
+                 std::this_thread::sleep_for(std::chrono::milliseconds(400));
+                 ::kill(pid, SIGUSR1);
+                 std::this_thread::sleep_for(std::chrono::milliseconds(200));
+                 ::kill(pid, SIGINT);
+               });
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.err.find("stopped by signal"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("snk (TestSink)  in.in="), std::string::npos) << r.err;  // SIGUSR1 stats + summary
+  auto rec = netloom::test::slurp(d / "rec.txt");
+  ASSERT_GE(rec.size(), 2u);
+  EXPECT_EQ(rec.substr(rec.size() - 2), "F\n");  // flushed
+}
+
+TEST(Cli, RunCountsTheDemoCapture) {
+  TempDir d;
+  auto r = run({kBin, "run", kSrc + "/compositions/count.xml", "-D", "input=" + kSrc + "/data/demo.pcap", "-D",
+                "out=" + d / "c.json"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  auto json = netloom::test::slurp(d / "c.json");
+  // 685 packets / 292,258 bytes: capinfos on data/demo.pcap.
+  EXPECT_EQ(json.rfind("{\"packets\": 685, \"bytes\": 292258, \"wire_bytes\": 292258, ", 0), 0u) << json;
+  EXPECT_NE(r.err.find("totals written to " + d / "c.json"), std::string::npos) << r.err;
+}
+
+TEST(Cli, UnknownDefineAndBadDefineSyntax) {
+  auto r = run({kBin, "check", kSrc + "/compositions/count.xml", "-D", "nosuchvar=1"});
+  EXPECT_EQ(r.status, 2);
+  EXPECT_NE(r.err.find("unknown variable 'nosuchvar'"), std::string::npos) << r.err;
+  auto r2 = run({kBin, "check", kSrc + "/compositions/count.xml", "-D", "novalue"});
+  EXPECT_EQ(r2.status, 2);
+  EXPECT_EQ(r2.err, "netloom: error: -D novalue: expected name=value\n");
+}
