@@ -48,11 +48,16 @@ struct FakeContext : Context {
   std::uint64_t value(const char* n) { return counter(n).value(); }
 };
 
+// Collects what the block emits, running its prepare stage (decoding) the way
+// the runtime does for a source with BlockInfo::parallel_prepare.
 struct Collect : Emit {
+  Block* block = nullptr;
   std::vector<std::shared_ptr<PacketBatch>> batches;
   void operator()(unsigned port, MessagePtr msg) override {
     EXPECT_EQ(port, 0u);
-    batches.push_back(std::static_pointer_cast<PacketBatch>(msg));
+    auto b = std::static_pointer_cast<PacketBatch>(msg);
+    if (block) block->prepare(*b);
+    batches.push_back(b);
   }
 };
 
@@ -111,6 +116,8 @@ std::unique_ptr<BlockRun> start(const std::map<std::string, ParamValue>& over, s
   r->ctx.batch = batch;
   r->block.reset(plugin().factory().create());
   r->block->configure(make_params(info, over), r->ctx);
+  EXPECT_TRUE(info.parallel_prepare);
+  r->out.block = r->block.get();
   return r;
 }
 

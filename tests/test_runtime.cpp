@@ -116,6 +116,27 @@ TEST_F(RuntimeTest, DeliversEveryPacketInOrderThenFlushes) {
   EXPECT_EQ(counter(block(r, "src"), "packets"), 3500u);
 }
 
+TEST_F(RuntimeTest, ParallelPrepareKeepsEmissionOrderInBothModes) {
+  for (int threads : {1, 2}) {
+    auto r = run(std::string(kHeader) + R"(
+      <block id="src" type="TestPreparingSource"><param name="batches" value="400"/><param name="per_batch" value="5"/></block>
+      <block id="snk" type="TestSink"><param name="output" value="${dir}/snk.txt"/></block>
+      <connect from="src.out" to="snk.in"/></composition>)", threads);
+    ASSERT_TRUE(r.built);
+    auto l = lines("snk.txt");
+    ASSERT_EQ(l.size(), 2001u) << "threads=" << threads;
+    for (std::size_t i = 0; i < 2000; ++i) {
+      std::istringstream is(l[i]);
+      std::string tag;
+      std::uint64_t seq, ts, vlan;
+      is >> tag >> seq >> ts >> vlan;
+      ASSERT_EQ(seq, i) << "threads=" << threads;
+      ASSERT_EQ(vlan, 1 + i % 1000) << "prepare did not run before delivery, threads=" << threads;
+    }
+    EXPECT_EQ(block(r, "src").outputs[0].items, 2000u);
+  }
+}
+
 TEST_F(RuntimeTest, TimersFireOnPacketTimeAtEachMultipleOfThePeriod) {
   // 40 batches x 5 packets, 100 ms apart: 20 s of packet time from t=1000 s.
   auto r = run(std::string(kHeader) + R"(

@@ -3,6 +3,8 @@
 
 #include <CLI/CLI.hpp>
 #include <chrono>
+#include <condition_variable>
+#include <mutex>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
@@ -96,24 +98,33 @@ int cmd_run(const std::string& file, const Common& c, int threads, bool quiet) {
   }
   app::install_signal_handlers();
   auto& flags = app::signal_flags();
-  std::atomic<bool> finished{false};
+  // Signal handlers only set flags; this thread polls them, and is woken at
+  // once when the run ends so exit is not delayed by the polling period.
+  std::mutex mu;
+  std::condition_variable cv;
+  bool finished = false;
   std::thread watcher([&] {
     bool stop_sent = false;
-    while (!finished.load()) {
+    std::unique_lock lock(mu);
+    while (!finished) {
       if (!stop_sent && flags.stop_requests.load() > 0) {
         std::fprintf(stderr, "netloom: stopping: flushing every block (Ctrl-C again to quit at once)\n");
         rt.stop();
         stop_sent = true;
       }
       if (flags.print_stats.exchange(false)) std::fprintf(stderr, "%s", core::format_stats(rt.stats()).c_str());
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      cv.wait_for(lock, std::chrono::milliseconds(50));
     }
   });
 
   auto t0 = std::chrono::steady_clock::now();
   std::uint64_t run_errors = rt.run();
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  finished = true;
+  {
+    std::lock_guard lock(mu);
+    finished = true;
+  }
+  cv.notify_one();
   watcher.join();
 
   auto stats = rt.stats();

@@ -71,6 +71,7 @@ class PcapSource final : public Block {
         {"not_ip", "packets without an IP header the decoder understood"},
     };
     bi.threading = Threading::serial;
+    bi.parallel_prepare = true;  // decoding runs on worker threads, see prepare()
     bi.description =
         "Offline: classic pcap (both byte orders, µs or ns) through libpcap, pcapng through "
         "libwiretap, gzip-compressed files of either kind decompressed on the fly, '-' for stdin. "
@@ -137,6 +138,21 @@ class PcapSource final : public Block {
     start_ = last_report_ = std::chrono::steady_clock::now();
   }
 
+  // Decoding is per packet and needs no state: the runtime runs it here, on
+  // worker threads, so the reading thread only reads and copies.
+  void prepare(PacketBatch& batch) override {
+    std::uint64_t malformed = 0, truncated = 0, not_ip = 0;
+    for (Packet& p : batch.packets) {
+      decode::decode_packet(p);
+      malformed += (p.flags & kMalformed) != 0;
+      truncated += (p.flags & kTruncated) != 0;
+      not_ip += !p.is_ip();
+    }
+    if (malformed) c_malformed_->add_shared(malformed);
+    if (truncated) c_truncated_->add_shared(truncated);
+    if (not_ip) c_not_ip_->add_shared(not_ip);
+  }
+
   SourceStatus produce(Emit& emit) override {
     if (finished_) return SourceStatus::done;
     if (ctx_->stopping()) return finish();
@@ -191,15 +207,9 @@ class PcapSource final : public Block {
       p.wirelen = rec.wirelen;
       p.linktype = rec.linktype;
       p.iface = rec.iface;
-      decode::decode_packet(p);
-      if (p.flags & kMalformed) c_malformed_->add();
-      if (p.flags & kTruncated) c_truncated_->add();
-      if (!p.is_ip()) c_not_ip_->add();
       ++packets_;
       bytes_ += rec.caplen;
-      c_packets_->add();
-      c_bytes_->add(rec.caplen);
-      c_wire_->add(rec.wirelen);
+      wire_bytes_ += rec.wirelen;
       if (p.ts_ns > clock_ns_) clock_ns_ = p.ts_ns;
     }
 
@@ -250,6 +260,10 @@ class PcapSource final : public Block {
   }
 
   void send(std::shared_ptr<PacketBatch>& batch, Emit& emit) {
+    // Counters once per batch rather than per packet: this is the read loop.
+    c_packets_->set(packets_);
+    c_bytes_->set(bytes_);
+    c_wire_->set(wire_bytes_);
     batch->clock_ns = clock_ns_;
     batch->sequence = sequence_++;
     last_emit_wall_ = wall_ns();
@@ -329,7 +343,7 @@ class PcapSource final : public Block {
   std::uint32_t snaplen_ = 262144;
   std::uint64_t max_packets_ = 0;
   std::size_t batch_size_ = 256, byte_budget_ = 256 * 1024;
-  std::uint64_t packets_ = 0, bytes_ = 0, last_packets_ = 0;
+  std::uint64_t packets_ = 0, bytes_ = 0, wire_bytes_ = 0, last_packets_ = 0;
   std::uint64_t clock_ns_ = 0, sequence_ = 0, last_emit_wall_ = 0;
   std::chrono::steady_clock::time_point start_, last_report_;
   Counter *c_packets_ = nullptr, *c_bytes_ = nullptr, *c_wire_ = nullptr, *c_files_ok_ = nullptr,

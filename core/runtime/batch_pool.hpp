@@ -22,7 +22,8 @@ class BatchPool : public std::enable_shared_from_this<BatchPool> {
 
   // Blocks while max_in_flight batches are alive, unless `cancelled()`.
   std::shared_ptr<PacketBatch> acquire();
-  // Wakes waiters and lets acquire() exceed the bound (used when stopping).
+  // Wakes waiters and lets acquire() exceed the bound from now on (used when
+  // stopping, and by the one-thread mode where nothing drains the pool meanwhile).
   void cancel();
   std::size_t in_flight() const;
   std::size_t waits() const;  // how often a source had to wait (back-pressure)

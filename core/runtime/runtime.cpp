@@ -20,8 +20,11 @@ namespace detail {
 struct Envelope {
   unsigned port = 0;
   MessagePtr msg;
+  std::size_t seq = 0;  // emission order, for sources with a parallel prepare stage
 };
 using FunctionNode = flow::function_node<Envelope, flow::continue_msg, flow::queueing>;
+using PrepareNode = flow::function_node<Envelope, Envelope, flow::queueing>;
+using SequencerNode = flow::sequencer_node<Envelope>;
 
 struct Node;
 struct Target {
@@ -63,6 +66,7 @@ struct Runtime::Impl {
   RunOptions opts;
   std::atomic<bool> stop_flag{false};
   std::unique_ptr<tbb::task_arena> arena;
+  int threads = 1;
   std::unique_ptr<flow::graph> graph;
   std::vector<std::unique_ptr<Node>> nodes;  // stable addresses
   std::map<std::string, Node*, std::less<>> by_id;
@@ -103,6 +107,12 @@ struct Node final : Context {
   std::unique_ptr<PortCounters[]> in_ctr, out_ctr;
   std::vector<std::pair<std::string, std::unique_ptr<Counter>>> counters;
   std::unique_ptr<FunctionNode> fnode;
+  // Sources with parallel_prepare: emit -> prepare (concurrent) -> sequencer
+  // (restores emission order) -> dispatch (serial fan-out to the targets).
+  std::unique_ptr<PrepareNode> prepare_node;
+  std::unique_ptr<SequencerNode> sequencer;
+  std::unique_ptr<FunctionNode> dispatch_node;
+  std::size_t next_seq = 0;
   std::vector<Timer> timers;
   std::uint64_t clock = 0;
   Counter errors;
@@ -111,6 +121,22 @@ struct Node final : Context {
   std::thread source_thread;
 
   Block& block() { return *handle.block; }
+  void fan_out(unsigned out_port, MessagePtr msg);
+  void make_prepare_stage(flow::graph& g);
+  SourceStatus produce_guarded() {
+    try {
+      return block().produce(emit);
+    } catch (const std::exception& e) {
+      count_error("produce", e.what());
+    } catch (...) {
+      count_error("produce", "unknown exception");
+    }
+    return SourceStatus::done;
+  }
+  void unbounded_pool() {
+    if (!pool) pool = std::make_shared<BatchPool>(rt->comp.comp.max_in_flight);
+    pool->cancel();
+  }
   bool is_source() const { return info->inputs.empty(); }
 
   // Context
@@ -194,11 +220,19 @@ void NodeEmit::operator()(unsigned out_port, MessagePtr msg) {
     return;
   }
   if (msg->clock_ns == 0) msg->clock_ns = node_.clock;
+  if (node_.prepare_node) {
+    node_.prepare_node->try_put(Envelope{out_port, std::move(msg), node_.next_seq++});
+    return;
+  }
+  node_.fan_out(out_port, std::move(msg));
+}
+
+void Node::fan_out(unsigned out_port, MessagePtr msg) {
   const auto items = msg->items();
-  auto& ctr = node_.out_ctr[out_port];
+  auto& ctr = out_ctr[out_port];
   ctr.messages.add_shared(1);
   ctr.items.add_shared(items);
-  auto& targets = node_.outs[out_port];
+  auto& targets = outs[out_port];
   if (targets.empty()) {
     ctr.unconnected.add_shared(items);
     return;
@@ -207,6 +241,27 @@ void NodeEmit::operator()(unsigned out_port, MessagePtr msg) {
   // The last consumer takes our reference, so an exclusive message stays
   // exclusive and copy-on-write does not copy needlessly.
   targets.back().node->fnode->try_put(Envelope{targets.back().port, std::move(msg)});
+}
+
+void Node::make_prepare_stage(flow::graph& g) {
+  Node* self = this;
+  prepare_node = std::make_unique<PrepareNode>(g, flow::unlimited, [self](const Envelope& e) {
+    if (e.msg->type_name() == PacketBatch::kType) {
+      try {
+        self->block().prepare(e.msg->as<PacketBatch>());
+      } catch (const std::exception& ex) {
+        self->count_error("prepare", ex.what());
+      }
+    }
+    return e;
+  });
+  sequencer = std::make_unique<SequencerNode>(g, [](const Envelope& e) { return e.seq; });
+  dispatch_node = std::make_unique<FunctionNode>(g, flow::serial, [self](const Envelope& e) {
+    self->fan_out(e.port, e.msg);
+    return flow::continue_msg();
+  });
+  flow::make_edge(*prepare_node, *sequencer);
+  flow::make_edge(*sequencer, *dispatch_node);
 }
 
 }  // namespace detail
@@ -236,7 +291,14 @@ bool Runtime::build(std::vector<std::string>& errors) {
   auto& im = *impl_;
   const auto& c = im.comp;
   int threads = im.opts.threads > 0 ? im.opts.threads : c.comp.threads;
-  if (threads <= 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  if (threads <= 0) {
+    // auto: every core, minus one per source, since each source reads on a
+    // thread of its own; oversubscribed cores slow the reader down.
+    int sources = 0;
+    for (const auto& [id, info] : c.infos) sources += info->inputs.empty();
+    threads = std::max(1, static_cast<int>(std::thread::hardware_concurrency()) - sources);
+  }
+  im.threads = threads;
   im.arena = std::make_unique<tbb::task_arena>(threads);
   im.arena->execute([&] { im.graph = std::make_unique<flow::graph>(); });
 
@@ -275,6 +337,7 @@ bool Runtime::build(std::vector<std::string>& errors) {
     Node* np = &n;
     const std::size_t concurrency = n.concurrent ? flow::unlimited : flow::serial;
     im.arena->execute([&] {
+      if (n.is_source() && n.info->parallel_prepare) n.make_prepare_stage(*im.graph);
       n.fnode = std::make_unique<FunctionNode>(*im.graph, concurrency, [np](const Envelope& e) {
         np->deliver(e);
         return flow::continue_msg();
@@ -293,33 +356,67 @@ bool Runtime::build(std::vector<std::string>& errors) {
   return true;
 }
 
-std::uint64_t Runtime::run() {
+// One thread: the calling thread reads a batch, then carries it through the
+// whole graph before reading the next. No hand-off between cores and no idle
+// worker spinning for work: on a small machine this is the fastest mode, and
+// netloom's overhead over a bare read loop is just the blocks' own work.
+void Runtime::run_inline(const std::vector<detail::Node*>& sources) {
   auto& im = *impl_;
-  std::vector<Node*> sources;
-  for (auto& n : im.nodes)
-    if (n->is_source()) sources.push_back(n.get());
+  for (Node* s : sources) s->unbounded_pool();  // nothing can drain a full pool meanwhile
+  im.arena->execute([&] {
+    std::vector<Node*> active = sources;
+    while (!active.empty()) {
+      bool all_idle = true;
+      for (std::size_t i = 0; i < active.size();) {
+        Node* s = active[i];
+        SourceStatus st = SourceStatus::done;
+        if (!s->stopping()) st = s->produce_guarded();
+        im.graph->wait_for_all();
+        if (st == SourceStatus::done) {
+          active.erase(active.begin() + static_cast<std::ptrdiff_t>(i));
+          continue;
+        }
+        all_idle = all_idle && st == SourceStatus::idle;
+        ++i;
+      }
+      if (all_idle && !active.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+  });
+}
 
+// Several threads: each source reads on a thread of its own and the graph's
+// blocks run on the TBB arena's threads, pipelined.
+void Runtime::run_threaded(const std::vector<detail::Node*>& sources) {
+  auto& im = *impl_;
   im.arena->execute([&] {
     for (std::size_t i = 0; i < sources.size(); ++i) im.graph->reserve_wait();
   });
   for (Node* s : sources) {
     s->source_thread = std::thread([s, &im] {
-      try {
-        while (!s->stopping()) {
-          SourceStatus st = s->block().produce(s->emit);
-          if (st == SourceStatus::done) break;
-          if (st == SourceStatus::idle) std::this_thread::sleep_for(std::chrono::milliseconds(1));
-        }
-      } catch (const std::exception& e) {
-        s->count_error("produce", e.what());
-      } catch (...) {
-        s->count_error("produce", "unknown exception");
+      for (;;) {
+        if (s->stopping()) break;
+        SourceStatus st = s->produce_guarded();
+        if (st == SourceStatus::done) break;
+        if (st == SourceStatus::idle) std::this_thread::sleep_for(std::chrono::milliseconds(1));
       }
       im.graph->release_wait();
     });
   }
   im.arena->execute([&] { im.graph->wait_for_all(); });
   for (Node* s : sources) s->source_thread.join();
+}
+
+std::uint64_t Runtime::run() {
+  auto& im = *impl_;
+  std::vector<Node*> sources;
+  for (auto& n : im.nodes)
+    if (n->is_source()) sources.push_back(n.get());
+
+  if (im.threads == 1) {
+    run_inline(sources);
+  } else {
+    run_threaded(sources);
+  }
 
   // End of stream: flush in topological order, draining after each block so
   // a block flushes only after everything upstream has reached it.

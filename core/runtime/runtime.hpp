@@ -12,6 +12,9 @@
 #include "runtime/registry.hpp"
 
 namespace netloom::core {
+namespace detail {
+struct Node;
+}
 
 struct RunOptions {
   int threads = 0;  // 0: the composition's setting (0 there = all cores)
@@ -58,6 +61,8 @@ class Runtime {
   struct Impl;  // internal; public only so the graph nodes can reach it
 
  private:
+  void run_inline(const std::vector<detail::Node*>& sources);
+  void run_threaded(const std::vector<detail::Node*>& sources);
   std::unique_ptr<Impl> impl_;
 };
 

@@ -60,6 +60,33 @@ class TestSource final : public Block {
   Counter* packets_ = nullptr;
 };
 
+// TestSource whose batches go through a parallel prepare stage that marks
+// every packet (vlan = 1 + seq % 1000) after a pseudo-random short delay, so
+// prepare calls finish out of order and the runtime must restore the order.
+class TestPreparingSource final : public Block {
+ public:
+  static BlockInfo info() {
+    auto i = TestSource::info();
+    i.type = "TestPreparingSource";
+    i.parallel_prepare = true;
+    return i;
+  }
+  void configure(const Params& p, Context& ctx) override { src_.configure(p, ctx); }
+  SourceStatus produce(Emit& emit) override { return src_.produce(emit); }
+  void prepare(PacketBatch& b) override {
+    volatile std::uint64_t spin = (b.sequence * 7919) % 20000;
+    while (spin > 0) spin = spin - 1;
+    for (auto& p : b.packets) {
+      std::uint64_t seq;
+      std::memcpy(&seq, p.data, sizeof(seq));
+      p.vlan = static_cast<std::uint16_t>(1 + seq % 1000);
+    }
+  }
+
+ private:
+  TestSource src_;
+};
+
 // Records what it sees and writes it to `output` at flush: one line per
 // packet ("P <seq> <ts>"), per timer ("T <id> <time>"), and "F" at flush.
 class TestSink final : public Block {
@@ -142,4 +169,4 @@ class TestFlowSink final : public Block {
 
 }  // namespace
 
-NETLOOM_PLUGIN(TestSource, TestSink, TestWriter, TestFlowSink)
+NETLOOM_PLUGIN(TestSource, TestSink, TestWriter, TestFlowSink, TestPreparingSource)

@@ -67,6 +67,11 @@ struct BlockInfo {
   std::vector<CounterSpec> counters;
   Threading threading = Threading::serial;
   std::string description;  // longer text for inspect/docs (optional)
+  // Sources only: the runtime calls Block::prepare() on each emitted batch on
+  // worker threads, several batches at once, and delivers them in emission
+  // order. Lets a source keep only the inherently serial work (reading) on
+  // its own thread and push per-packet work (decoding) out to other cores.
+  bool parallel_prepare = false;
 };
 
 // A monotonically increasing counter. Written by the block's own thread,
@@ -142,6 +147,10 @@ class Block {
     (void)emit;
     return SourceStatus::done;
   }
+  // Sources with BlockInfo::parallel_prepare: per-batch work run concurrently
+  // for different batches, after produce() emitted them and before any
+  // consumer sees them. May only touch the batch and counters (add_shared).
+  virtual void prepare(PacketBatch& batch) { (void)batch; }
   // Packet-time timer registered with Context::add_timer.
   virtual void on_timer(unsigned id, std::uint64_t now_ns, Emit& emit) {
     (void)id;

@@ -3,7 +3,9 @@
 #pragma once
 #include <array>
 #include <cstdint>
+#include <algorithm>
 #include <cstring>
+#include <memory>
 #include <vector>
 
 #include "netloom/message.hpp"
@@ -63,6 +65,51 @@ struct Packet {
   const std::uint8_t* payload() const noexcept { return data + payload_off; }
 };
 
+// Growable byte storage that does not zero bytes it is about to overwrite
+// (std::vector::resize would: a second pass over every captured byte).
+class ByteBuffer {
+ public:
+  ByteBuffer() = default;
+  ByteBuffer(const ByteBuffer& o) { *this = o; }
+  ByteBuffer& operator=(const ByteBuffer& o) {
+    if (this != &o) {
+      size_ = 0;
+      reserve(o.size_);
+      if (o.size_) std::memcpy(data_.get(), o.data_.get(), o.size_);
+      size_ = o.size_;
+    }
+    return *this;
+  }
+  ByteBuffer(ByteBuffer&&) noexcept = default;
+  ByteBuffer& operator=(ByteBuffer&&) noexcept = default;
+
+  // Moves the bytes (and invalidates pointers into them) only when n > capacity.
+  void reserve(std::size_t n) {
+    if (n <= cap_) return;
+    auto fresh = std::make_unique_for_overwrite<std::uint8_t[]>(n);
+    if (size_) std::memcpy(fresh.get(), data_.get(), size_);
+    data_ = std::move(fresh);
+    cap_ = n;
+  }
+  // n more bytes at the end, uninitialized; grows (moving the bytes) if needed.
+  std::uint8_t* extend(std::size_t n) {
+    if (size_ + n > cap_) reserve(std::max(size_ + n, cap_ * 2));
+    std::uint8_t* at = data_.get() + size_;
+    size_ += n;
+    return at;
+  }
+  void clear() noexcept { size_ = 0; }
+  std::size_t size() const noexcept { return size_; }
+  std::size_t capacity() const noexcept { return cap_; }
+  bool empty() const noexcept { return size_ == 0; }
+  std::uint8_t* data() noexcept { return data_.get(); }
+  const std::uint8_t* data() const noexcept { return data_.get(); }
+
+ private:
+  std::unique_ptr<std::uint8_t[]> data_;
+  std::size_t size_ = 0, cap_ = 0;
+};
+
 // A batch owns the bytes of its packets in one buffer, so packets are copied
 // once out of the capture library and never again.
 class PacketBatch final : public Message {
@@ -70,7 +117,7 @@ class PacketBatch final : public Message {
   static constexpr std::string_view kType = "PacketBatch";
 
   std::vector<Packet> packets;
-  std::vector<std::uint8_t> buffer;  // frame bytes; Packet::data points here
+  ByteBuffer buffer;  // frame bytes; Packet::data points here
   // clock_ns (from Message): ts of the last packet; live sources advance it
   // with the wall clock on idle links and may emit empty batches to do so.
   std::uint64_t sequence = 0;  // source batch number, for ordering checks
@@ -87,11 +134,10 @@ class PacketBatch final : public Message {
   // Append a frame's bytes; returns the packet to fill in. The buffer is
   // reserved by the producer so data pointers stay valid.
   Packet& append(const std::uint8_t* bytes, std::uint32_t caplen) {
-    std::size_t at = buffer.size();
-    buffer.resize(at + caplen);
-    if (caplen) std::memcpy(buffer.data() + at, bytes, caplen);
+    std::uint8_t* at = buffer.extend(caplen);
+    if (caplen) std::memcpy(at, bytes, caplen);
     Packet& p = packets.emplace_back();
-    p.data = buffer.data() + at;
+    p.data = at;
     p.caplen = caplen;
     return p;
   }
