@@ -163,18 +163,19 @@ class PcapSource final : public Block {
     std::string fatal_text;
     pcapio::RawRecord rec;
 
-    while (batch->packets.size() < batch_size_) {
-      if (max_packets_ && packets_ >= max_packets_) {
-        status = SourceStatus::done;
-        break;
-      }
-      if ((batch->packets.size() & 255) == 255 && ctx_->stopping()) {
-        status = SourceStatus::done;
-        break;
+    for (;;) {
+      std::size_t max = batch_size_;
+      if (max_packets_) {
+        const std::uint64_t left = max_packets_ - std::min(max_packets_, packets_ + batch->packets.size());
+        max = std::min<std::uint64_t>(max, batch->packets.size() + left);
+        if (left == 0) {
+          status = SourceStatus::done;
+          break;
+        }
       }
       pcapio::ReadResult r;
       try {
-        r = reader_->next(rec);
+        r = reader_->fill(*batch, max, rec);
       } catch (const InputError& e) {
         c_read_errors_->add();
         ctx_->log(LogLevel::error, e.what());
@@ -187,6 +188,7 @@ class PcapSource final : public Block {
         }
         continue;  // the sequence goes on with the next file
       }
+      if (r == pcapio::ReadResult::full) break;
       if (r == pcapio::ReadResult::end) {
         status = SourceStatus::done;
         break;
@@ -195,22 +197,14 @@ class PcapSource final : public Block {
         status = SourceStatus::idle;
         break;
       }
-      if (rec.caplen > batch->room()) {
-        if (!batch->packets.empty()) {  // close this batch; the record stays valid meanwhile
-          send(batch, emit);
-          batch = fresh_batch();
-        }
-        if (rec.caplen > batch->room()) batch->buffer.reserve(batch->buffer.size() + rec.caplen);
+      // A record that does not fit: close this batch (the record stays valid
+      // meanwhile) and give it a fresh one, grown if the record needs it.
+      if (!batch->packets.empty()) {
+        send(batch, emit);
+        batch = fresh_batch();
       }
-      Packet& p = batch->append(rec.data, rec.caplen);
-      p.ts_ns = rec.ts_ns;
-      p.wirelen = rec.wirelen;
-      p.linktype = rec.linktype;
-      p.iface = rec.iface;
-      ++packets_;
-      bytes_ += rec.caplen;
-      wire_bytes_ += rec.wirelen;
-      if (p.ts_ns > clock_ns_) clock_ns_ = p.ts_ns;
+      if (rec.caplen > batch->room()) batch->buffer.reserve(batch->buffer.size() + rec.caplen);
+      pcapio::append_record(*batch, rec);
     }
 
     if (!batch->packets.empty()) {
@@ -260,7 +254,13 @@ class PcapSource final : public Block {
   }
 
   void send(std::shared_ptr<PacketBatch>& batch, Emit& emit) {
-    // Counters once per batch rather than per packet: this is the read loop.
+    // Totals once per batch rather than per packet: this is the read loop.
+    for (const Packet& p : batch->packets) {
+      bytes_ += p.caplen;
+      wire_bytes_ += p.wirelen;
+      if (p.ts_ns > clock_ns_) clock_ns_ = p.ts_ns;
+    }
+    packets_ += batch->packets.size();
     c_packets_->set(packets_);
     c_bytes_->set(bytes_);
     c_wire_->set(wire_bytes_);

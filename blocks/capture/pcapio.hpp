@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "netloom/error.hpp"
+#include "netloom/packet.hpp"
 
 namespace netloom::pcapio {
 
@@ -27,9 +28,10 @@ struct RawRecord {
 };
 
 enum class ReadResult {
-  record,  // `rec` is filled
+  record,  // `rec` is filled (fill(): the pending record did not fit the batch)
   idle,    // live capture: nothing right now
   end,     // end of input
+  full,    // fill(): the batch holds the requested number of packets
 };
 
 // A BPF filter applied by the reader to offline records (compiled once per
@@ -69,6 +71,17 @@ struct DropStats {
   std::uint64_t interface = 0;  // pcap_stats ps_ifdrop
 };
 
+// Copies a record into a batch with the fields the reader knows; the rest is
+// the decoder's job.
+inline Packet& append_record(PacketBatch& batch, const RawRecord& r) {
+  Packet& p = batch.append(r.data, r.caplen);
+  p.ts_ns = r.ts_ns;
+  p.wirelen = r.wirelen;
+  p.linktype = r.linktype;
+  p.iface = r.iface;
+  return p;
+}
+
 class PacketReader {
  public:
   virtual ~PacketReader() = default;
@@ -76,6 +89,11 @@ class PacketReader {
   // the damage is returned first, then InputError is thrown once, with a
   // message naming the input and the record number ("x.pcap: record 2: ...").
   virtual ReadResult next(RawRecord& rec) = 0;
+  // The read loop: appends records to `batch` (copying their bytes) until it
+  // holds `max` packets (full), the next record does not fit in its buffer
+  // (record: it is left in `pending`, valid until the next call), or the input
+  // is idle or ends. Errors as next(), after the valid records were appended.
+  virtual ReadResult fill(PacketBatch& batch, std::size_t max, RawRecord& pending);
   // Input bytes consumed so far and the input size (0 when unknown); for a
   // gzip file both are compressed bytes.
   virtual std::uint64_t bytes_done() const { return 0; }
@@ -100,6 +118,7 @@ class FileSequence final : public PacketReader {
   FileSequence(std::vector<std::string> files, ReaderOptions opts);
   ~FileSequence() override;
   ReadResult next(RawRecord& rec) override;
+  ReadResult fill(PacketBatch& batch, std::size_t max, RawRecord& pending) override;
   std::uint64_t bytes_done() const override;
   std::uint64_t bytes_total() const override { return total_bytes_; }
   std::uint64_t filtered() const override;
