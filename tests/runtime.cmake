@@ -21,3 +21,6 @@ add_dependencies(test_runtime netloom_test_plugins)
 netloom_test(test_cli SOURCES ${NETLOOM_TEST_SOURCE_DIR}/test_cli.cpp LIBS netloom::sdk)
 target_compile_definitions(test_cli PRIVATE NETLOOM_TEST_PLUGIN_DIR="${NETLOOM_TEST_PLUGIN_DIR}")
 add_dependencies(test_cli netloom netloom_test_plugins)
+
+netloom_test(test_count_corpus SOURCES ${NETLOOM_TEST_SOURCE_DIR}/test_count_corpus.cpp LIBS ZLIB::ZLIB)
+add_dependencies(test_count_corpus netloom)

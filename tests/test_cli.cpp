@@ -61,6 +61,15 @@ TEST(Cli, InspectOneTypePrintsPortsParamsCountersThreading) {
   EXPECT_EQ(bad.err, "netloom: error: no block type 'NoSuchBlock' (netloom inspect lists them)\n");
 }
 
+TEST(Cli, GeneratedBlockReferenceIsCurrent) {
+  auto r = run({kBin, "inspect", "--markdown"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.out.find("## PcapSource"), std::string::npos);
+  EXPECT_NE(r.out.find("| `format` | choice | `json` | json\\|text | no | file format |"), std::string::npos);
+  EXPECT_EQ(r.out, netloom::test::slurp(kSrc + "/docs/blocks.md"))
+      << "docs/blocks.md is stale: run ./scripts/gen-docs.sh";
+}
+
 TEST(Cli, CheckPassesOnEveryShippedComposition) {
   int n = 0;
   for (auto& e : fs::directory_iterator(kSrc + "/compositions")) {

@@ -94,6 +94,18 @@ std::string describe_type(const core::BlockType& t) {
   return os.str();
 }
 
+namespace {
+// Table cells: a '|' would end the cell.
+std::string cell(const std::string& s) {
+  std::string out;
+  for (char c : s) {
+    if (c == '|') out += '\\';
+    out += c;
+  }
+  return out;
+}
+}  // namespace
+
 std::string markdown_reference(const core::Registry& reg) {
   std::ostringstream os;
   os << "# Block reference\n\n"
@@ -108,18 +120,18 @@ std::string markdown_reference(const core::Registry& reg) {
     os << "| port | direction | message type | notes |\n|---|---|---|---|\n";
     for (const auto& p : i.inputs)
       os << "| `" << p.name << "` | in | " << p.type << " | " << (p.required ? "required" : "optional")
-         << (p.mutates ? ", writes" : "") << (p.doc.empty() ? "" : "; " + p.doc) << " |\n";
-    for (const auto& p : i.outputs) os << "| `" << p.name << "` | out | " << p.type << " | " << p.doc << " |\n";
+         << (p.mutates ? ", writes" : "") << (p.doc.empty() ? "" : "; " + cell(p.doc)) << " |\n";
+    for (const auto& p : i.outputs) os << "| `" << p.name << "` | out | " << p.type << " | " << cell(p.doc) << " |\n";
     if (!i.params.empty()) {
       os << "\n| parameter | type | default | range | live | description |\n|---|---|---|---|---|---|\n";
       for (const auto& p : i.params)
         os << "| `" << p.name << "` | " << core::param_type_name(p.type) << " | "
-           << (p.required() ? "*required*" : "`" + *p.default_text + "`") << " | " << range_text(p) << " | "
-           << (p.live ? "yes" : "no") << " | " << p.doc << " |\n";
+           << (p.required() ? "*required*" : p.default_text->empty() ? "\"\"" : "`" + *p.default_text + "`")
+           << " | " << cell(range_text(p)) << " | " << (p.live ? "yes" : "no") << " | " << cell(p.doc) << " |\n";
     }
     if (!i.counters.empty()) {
       os << "\n| counter | meaning |\n|---|---|\n";
-      for (const auto& c : i.counters) os << "| `" << c.name << "` | " << c.doc << " |\n";
+      for (const auto& c : i.counters) os << "| `" << c.name << "` | " << cell(c.doc) << " |\n";
     }
   }
   return os.str();
