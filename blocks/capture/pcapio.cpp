@@ -148,7 +148,7 @@ class PcapFileReader final : public PacketReader {
         pending = RawRecord{d, ts, h->caplen, h->len, linktype_, iface_};
         return ReadResult::record;
       }
-      Packet& p = batch.append(d, h->caplen);
+      Packet& p = batch.append_raw(d, h->caplen);  // decode_packet() sets the rest
       p.ts_ns = ts;
       p.wirelen = h->len;
       p.linktype = linktype_;
@@ -173,19 +173,7 @@ class PcapFileReader final : public PacketReader {
         rec.wirelen = h->len;
         rec.linktype = linktype_;
         rec.iface = iface_;
-        if (filter_) {
-          bool pass;
-          try {
-            pass = filter_->match(rec);
-          } catch (const InputError& e) {
-            finished_ = true;
-            throw InputError(name_ + ": " + e.what());
-          }
-          if (!pass) {
-            ++filtered_;
-            continue;
-          }
-        }
+        if (filter_ && !detail::passes_filter(*filter_, rec, name_, finished_, filtered_)) continue;
         return ReadResult::record;
       }
       return failed(rc);
@@ -530,7 +518,10 @@ ReadResult PacketReader::fill(PacketBatch& batch, std::size_t max, RawRecord& pe
   return ReadResult::full;
 }
 
-ReadResult FileSequence::fill(PacketBatch& batch, std::size_t max, RawRecord& pending) {
+// Runs `read` on the current file, opening the next one as each ends; a
+// file's error is counted and thrown once, and the sequence goes on after it.
+template <class Read>
+ReadResult FileSequence::advance(Read&& read) {
   for (;;) {
     if (!cur_) {
       if (index_ >= files_.size()) return ReadResult::end;
@@ -546,7 +537,7 @@ ReadResult FileSequence::fill(PacketBatch& batch, std::size_t max, RawRecord& pe
     }
     ReadResult r;
     try {
-      r = cur_->fill(batch, max, pending);
+      r = read(*cur_);
     } catch (const InputError&) {
       ++files_failed_;
       close_current();
@@ -558,32 +549,12 @@ ReadResult FileSequence::fill(PacketBatch& batch, std::size_t max, RawRecord& pe
   }
 }
 
+ReadResult FileSequence::fill(PacketBatch& batch, std::size_t max, RawRecord& pending) {
+  return advance([&](PacketReader& r) { return r.fill(batch, max, pending); });
+}
+
 ReadResult FileSequence::next(RawRecord& rec) {
-  for (;;) {
-    if (!cur_) {
-      if (index_ >= files_.size()) return ReadResult::end;
-      ReaderOptions o = opts_;
-      o.iface_base = static_cast<std::uint16_t>((index_ & 0xFF) << 8);
-      try {
-        cur_ = open_capture(files_[index_], o);
-      } catch (const InputError&) {
-        ++files_failed_;
-        close_current();
-        throw;
-      }
-    }
-    ReadResult r;
-    try {
-      r = cur_->next(rec);
-    } catch (const InputError&) {
-      ++files_failed_;
-      close_current();
-      throw;
-    }
-    if (r != ReadResult::end) return r;
-    ++files_ok_;
-    close_current();
-  }
+  return advance([&](PacketReader& r) { return r.next(rec); });
 }
 
 std::uint64_t FileSequence::bytes_done() const {

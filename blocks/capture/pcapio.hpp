@@ -71,10 +71,10 @@ struct DropStats {
   std::uint64_t interface = 0;  // pcap_stats ps_ifdrop
 };
 
-// Copies a record into a batch with the fields the reader knows; the rest is
-// the decoder's job.
+// Copies a record into a batch with the fields the reader knows; every other
+// field is the decoder's job (decode_packet() sets them all).
 inline Packet& append_record(PacketBatch& batch, const RawRecord& r) {
-  Packet& p = batch.append(r.data, r.caplen);
+  Packet& p = batch.append_raw(r.data, r.caplen);
   p.ts_ns = r.ts_ns;
   p.wirelen = r.wirelen;
   p.linktype = r.linktype;
@@ -128,6 +128,8 @@ class FileSequence final : public PacketReader {
   const std::vector<std::string>& files() const { return files_; }
 
  private:
+  template <class Read>
+  ReadResult advance(Read&& read);
   void close_current();
   std::vector<std::string> files_;
   std::vector<std::uint64_t> sizes_;

@@ -16,4 +16,20 @@ std::unique_ptr<PacketReader> open_wiretap(const std::string& path, const std::s
 // "NAME: record N: " prefix shared by all readers.
 std::string record_prefix(const std::string& name, std::uint64_t record);
 
+// The offline BPF check both file readers apply to each record: true if the
+// record passes; counts the ones dropped; a filter that cannot apply to the
+// record's link type ends the file with one error naming it.
+inline bool passes_filter(BpfFilter& filter, const RawRecord& rec, const std::string& name, bool& finished,
+                          std::uint64_t& filtered) {
+  bool pass;
+  try {
+    pass = filter.match(rec);
+  } catch (const InputError& e) {
+    finished = true;
+    throw InputError(name + ": " + e.what());
+  }
+  if (!pass) ++filtered;
+  return pass;
+}
+
 }  // namespace netloom::pcapio::detail

@@ -121,19 +121,7 @@ class WiretapReader final : public PacketReader {
       rec.linktype = to_dlt(ph.pkt_encap);
       std::uint32_t id = (rec_.presence_flags & WTAP_HAS_INTERFACE_ID) ? ph.interface_id : 0;
       rec.iface = static_cast<std::uint16_t>(iface_base_ + (id & 0xFF));
-      if (filter_) {
-        bool pass;
-        try {
-          pass = filter_->match(rec);
-        } catch (const InputError& e) {
-          finished_ = true;
-          throw InputError(name_ + ": " + e.what());
-        }
-        if (!pass) {
-          ++filtered_;
-          continue;
-        }
-      }
+      if (filter_ && !detail::passes_filter(*filter_, rec, name_, finished_, filtered_)) continue;
       return ReadResult::record;
     }
   }

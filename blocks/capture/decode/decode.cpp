@@ -59,7 +59,9 @@ std::uint32_t flow_hash(const IpAddr& a, const IpAddr& b, std::uint16_t pa, std:
 }
 
 bool decode_packet(Packet& p) noexcept {
-  // Reset what a previous use of this Packet may have left.
+  // Reset what a previous use of this Packet may have left (pooled batches
+  // hand out packets without re-initialising them: PacketBatch::append_raw).
+  p.flow = nullptr;
   p.payload_len = 0;
   p.ip_len = 0;
   p.flow_hash = 0;

@@ -110,13 +110,72 @@ class ByteBuffer {
   std::size_t size_ = 0, cap_ = 0;
 };
 
+// The packets of a batch. Like std::vector<Packet>, except that storage is
+// constructed once per pooled batch and append_raw() reuses an element
+// without re-initialising it: the capture path fills every field anyway.
+class PacketVector {
+ public:
+  PacketVector() = default;
+  PacketVector(const PacketVector& o) { *this = o; }
+  PacketVector& operator=(const PacketVector& o) {
+    if (this != &o) {
+      size_ = 0;
+      reserve(o.size_);
+      std::copy(o.begin(), o.end(), data_.get());
+      size_ = o.size_;
+    }
+    return *this;
+  }
+  PacketVector(PacketVector&&) noexcept = default;
+  PacketVector& operator=(PacketVector&&) noexcept = default;
+
+  std::size_t size() const noexcept { return size_; }
+  bool empty() const noexcept { return size_ == 0; }
+  std::size_t capacity() const noexcept { return cap_; }
+  Packet* begin() noexcept { return data_.get(); }
+  Packet* end() noexcept { return data_.get() + size_; }
+  const Packet* begin() const noexcept { return data_.get(); }
+  const Packet* end() const noexcept { return data_.get() + size_; }
+  Packet& operator[](std::size_t i) noexcept { return data_[i]; }
+  const Packet& operator[](std::size_t i) const noexcept { return data_[i]; }
+  Packet& front() noexcept { return data_[0]; }
+  Packet& back() noexcept { return data_[size_ - 1]; }
+  const Packet& front() const noexcept { return data_[0]; }
+  const Packet& back() const noexcept { return data_[size_ - 1]; }
+  void clear() noexcept { size_ = 0; }
+  void reserve(std::size_t n) {
+    if (n <= cap_) return;
+    auto fresh = std::make_unique<Packet[]>(n);
+    std::copy(begin(), end(), fresh.get());
+    data_ = std::move(fresh);
+    cap_ = n;
+  }
+  // A new element with every field at its default.
+  Packet& emplace_back() {
+    Packet& p = append_raw();
+    p = Packet{};
+    return p;
+  }
+  void push_back(const Packet& p) { append_raw() = p; }
+  // A new element holding whatever a previous use left: the caller sets
+  // every field (the capture path: reader fields, then decode_packet()).
+  Packet& append_raw() {
+    if (size_ == cap_) reserve(cap_ ? cap_ * 2 : 64);
+    return data_[size_++];
+  }
+
+ private:
+  std::unique_ptr<Packet[]> data_;
+  std::size_t size_ = 0, cap_ = 0;
+};
+
 // A batch owns the bytes of its packets in one buffer, so packets are copied
 // once out of the capture library and never again.
 class PacketBatch final : public Message {
  public:
   static constexpr std::string_view kType = "PacketBatch";
 
-  std::vector<Packet> packets;
+  PacketVector packets;
   ByteBuffer buffer;  // frame bytes; Packet::data points here
   // clock_ns (from Message): ts of the last packet; live sources advance it
   // with the wall clock on idle links and may emit empty batches to do so.
@@ -134,9 +193,19 @@ class PacketBatch final : public Message {
   // Append a frame's bytes; returns the packet to fill in. The buffer is
   // reserved by the producer so data pointers stay valid.
   Packet& append(const std::uint8_t* bytes, std::uint32_t caplen) {
+    Packet& p = append_raw(bytes, caplen);
+    const std::uint8_t* data = p.data;
+    p = Packet{};
+    p.data = data;
+    p.caplen = caplen;
+    return p;
+  }
+  // As append(), but the other fields keep what a previous use of the pooled
+  // batch left: for sources whose decoder sets every field (PcapSource).
+  Packet& append_raw(const std::uint8_t* bytes, std::uint32_t caplen) {
     std::uint8_t* at = buffer.extend(caplen);
     if (caplen) std::memcpy(at, bytes, caplen);
-    Packet& p = packets.emplace_back();
+    Packet& p = packets.append_raw();
     p.data = at;
     p.caplen = caplen;
     return p;
