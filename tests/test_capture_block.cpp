@@ -45,6 +45,7 @@ struct FakeContext : Context {
   void add_timer(unsigned, std::uint64_t) override {}
   void log(LogLevel, std::string_view text) override { logs.emplace_back(text); }
   bool stopping() const override { return false; }
+  unsigned flow_slot() override { return 0; }
   std::uint64_t value(const char* n) { return counter(n).value(); }
 };
 

@@ -67,6 +67,7 @@ struct Runtime::Impl {
   std::atomic<bool> stop_flag{false};
   std::unique_ptr<tbb::task_arena> arena;
   int threads = 1;
+  unsigned flow_slots_used = 0;
   std::unique_ptr<flow::graph> graph;
   std::vector<std::unique_ptr<Node>> nodes;  // stable addresses
   std::map<std::string, Node*, std::less<>> by_id;
@@ -160,6 +161,12 @@ struct Node final : Context {
     rt->log(level, "block '" + id + "': " + std::string(text));
   }
   bool stopping() const override { return rt->stop_flag.load(std::memory_order_relaxed); }
+  unsigned flow_slot() override {
+    if (rt->flow_slots_used >= kFlowSlots)
+      throw ConfigError("no flow state slot left: at most " + std::to_string(kFlowSlots) +
+                        " blocks of a graph can keep per-flow state");
+    return rt->flow_slots_used++;
+  }
 
   void count_error(const char* where, const char* what) {
     errors.add_shared();

@@ -8,6 +8,7 @@
 #include <string_view>
 #include <vector>
 
+#include "netloom/flow.hpp"
 #include "netloom/message.hpp"
 #include "netloom/packet.hpp"
 #include "netloom/params.hpp"
@@ -117,6 +118,9 @@ class Context {
   virtual void log(LogLevel level, std::string_view text) = 0;
   // True once the runtime has been asked to stop (signal, end of run).
   virtual bool stopping() const = 0;
+  // A FlowContext::state slot of this block's own (0..kFlowSlots-1), unique
+  // among the blocks of the running graph. Throws ConfigError when all are taken.
+  virtual unsigned flow_slot() = 0;
 };
 
 enum class SourceStatus {

@@ -1,12 +1,21 @@
-// Flow records: what a flow tracker emits when a connection closes (or
-// periodically for long flows). The flow tracker issue fills in Tstat's
-// per-direction metrics; the message type exists now so ports can name it.
+// Flows: the per-connection record a flow tracker keeps and emits, and the
+// live context classifiers annotate through Packet::flow.
+//
+// Lifetime: a flow tracker owns each FlowContext while the flow is open.
+// When it closes the flow, it announces the close as a FlowEvent in the
+// PacketBatch where the close happens and hands the context to that batch's
+// `retired` list, so the context lives as long as any block can still see
+// the event: downstream blocks may keep raw pointers to a context until they
+// have processed its `closed` event, never after.
 #pragma once
+#include <array>
 #include <cstdint>
+#include <memory>
+#include <string>
 #include <vector>
 
+#include "netloom/ip.hpp"
 #include "netloom/message.hpp"
-#include "netloom/packet.hpp"
 
 namespace netloom {
 
@@ -16,14 +25,90 @@ struct FlowKey {
   std::uint8_t ip_version = 0, l4_proto = 0;
 };
 
-struct FlowRecord {
-  FlowKey key;
-  std::uint64_t id = 0;
-  std::uint64_t first_ns = 0, last_ns = 0;
-  std::uint64_t packets[2] = {0, 0};  // [0] client->server, [1] server->client
-  std::uint64_t bytes[2] = {0, 0};
+// Why a flow record was emitted.
+enum class FlowEnd : std::uint8_t {
+  interim = 0,       // periodic record of a flow that is still open
+  fin = 1,           // both FINs acknowledged (TCP)
+  rst = 2,           // a RST (TCP)
+  idle = 3,          // idle timeout
+  singleton = 4,     // singleton timeout (SYN-only TCP, one-packet UDP)
+  end_of_input = 5,  // still open when the input ended
+  evicted = 6,       // the flow table was full
+  half_duplex = 7,   // client payload while the server never sent a SYN (TCP)
 };
 
+// One direction of a TCP connection: Tstat's log_tcp_complete fields.
+// Times are ns since the epoch, 0 when the event never happened.
+struct TcpDirStats {
+  // core columns
+  std::uint64_t pkts_all = 0, rst_cnt = 0, ack_cnt = 0, ack_cnt_p = 0, bytes_uniq = 0, pkts_data = 0,
+                bytes_all = 0, pkts_retx = 0, bytes_retx = 0, pkts_ooo = 0, syn_cnt = 0, fin_cnt = 0;
+  std::uint64_t first_payload_ns = 0, last_payload_ns = 0, first_ack_ns = 0;
+  // end-to-end: RTT samples in µs, TTL / hop limit
+  double rtt_sum_us = 0, rtt_sum2_us = 0, rtt_min_us = 0, rtt_max_us = 0;
+  std::uint64_t rtt_cnt = 0;
+  std::uint8_t ttl_min = 0, ttl_max = 0;
+  // options and anomalies
+  bool ws_requested = false, ts_requested = false, sack_requested = false;
+  std::uint8_t win_scale = 0;
+  std::uint16_t mss = 0;  // declared in the SYN
+  std::uint64_t sack_cnt = 0, seg_max = 0, seg_min = 0, win_max = 0, win_min = 0, win_zero = 0, cwin_max = 0,
+                cwin_min = 0, cwin_ini = 0;
+  std::uint64_t pkts_rto = 0, pkts_fr = 0, pkts_reor = 0, pkts_dup = 0, pkts_unk = 0, pkts_fc = 0,
+                pkts_unrto = 0, pkts_unfr = 0, syn_retx = 0;
+  std::uint64_t pkts_push = 0;  // PSH-delimited messages
+};
+
+// One direction of a UDP flow: Tstat's log_udp_complete fields.
+struct UdpDirStats {
+  std::uint64_t first_ns = 0, last_ns = 0, bytes_all = 0, pkts_all = 0;
+};
+
+// What classifiers decide, in Tstat's numeric codes (names for JSON/CSV are
+// the log sink's business).
+struct FlowLabels {
+  std::uint32_t con_type = 0;                    // TCP con_t bitmask
+  std::uint16_t p2p_type = 0, http_type = 0;     // TCP p2p_t, http_t
+  std::array<std::uint16_t, 2> udp_type{0, 0};   // UDP c_type, s_type
+  std::string app;                               // application name ("" = unknown)
+};
+
+struct FlowRecord {
+  FlowKey key;
+  std::uint64_t id = 0;  // per tracker instance, in order of creation
+  std::uint64_t first_ns = 0, last_ns = 0;
+  FlowEnd end = FlowEnd::interim;
+  bool complete = false;            // TCP: Tstat's complete (log_tcp_complete) vs nocomplete
+  std::array<bool, 2> internal{};   // [0] client, [1] server: inside the -N networks
+  std::array<bool, 2> crypto{};     // address anonymised in logs
+  FlowLabels labels;
+  std::array<TcpDirStats, 2> tcp{};  // [0] client->server, [1] server->client
+  std::array<UdpDirStats, 2> udp{};
+};
+
+// Per-flow state a block keeps in a FlowContext slot; destroyed with the flow.
+struct FlowState {
+  virtual ~FlowState() = default;
+};
+
+inline constexpr unsigned kFlowSlots = 8;
+
+struct FlowContext {
+  FlowRecord record;  // statistics so far; final once the flow is closed
+  // Scratch for classifiers: slot numbers come from Context::flow_slot().
+  std::array<std::unique_ptr<FlowState>, kFlowSlots> state;
+};
+
+// A flow event, in order with the packets of the batch carrying it.
+struct FlowEvent {
+  enum class Kind : std::uint8_t { opened, closed, interim };
+  Kind kind = Kind::opened;
+  std::uint32_t at = 0;  // after packet `at - 1` and before packet `at`
+                         // (packets.size(): after every packet of the batch)
+  FlowContext* flow = nullptr;
+};
+
+// Flow records as a stream of their own, for blocks that want no packets.
 class FlowBatch final : public Message {
  public:
   static constexpr std::string_view kType = "FlowBatch";

@@ -8,6 +8,8 @@
 #include <memory>
 #include <vector>
 
+#include "netloom/flow.hpp"
+#include "netloom/ip.hpp"
 #include "netloom/message.hpp"
 
 namespace netloom {
@@ -31,8 +33,6 @@ enum class TunnelType : std::uint8_t { none = 0, gre, vxlan, gtpu, ipip, teredo,
 
 constexpr std::uint16_t kNoOffset = 0xFFFF;
 
-// 16-byte address; IPv4 uses the first 4 bytes (network order), rest zero.
-using IpAddr = std::array<std::uint8_t, 16>;
 
 struct Packet {
   const std::uint8_t* data = nullptr;  // frame start, inside the batch buffer
@@ -58,7 +58,8 @@ struct Packet {
   TunnelType tunnel = TunnelType::none;
   std::uint8_t ttl = 0;                    // TTL / hop limit
   IpAddr src{}, dst{};
-  void* flow = nullptr;  // flow context set by a flow tracker (FlowHandle)
+  FlowContext* flow = nullptr;  // set by a flow tracker: the packet's connection
+  std::uint8_t flow_dir = 0;    // set by a flow tracker: 0 client->server, 1 server->client
 
   bool has(PacketFlag f) const noexcept { return (flags & f) != 0; }
   bool is_ip() const noexcept { return ip_version != 0; }
@@ -180,6 +181,10 @@ class PacketBatch final : public Message {
   // clock_ns (from Message): ts of the last packet; live sources advance it
   // with the wall clock on idle links and may emit empty batches to do so.
   std::uint64_t sequence = 0;  // source batch number, for ordering checks
+  // Flow events in order with the packets (opened, closed, interim), set by a
+  // flow tracker; contexts of flows closed here live as long as the batch.
+  std::vector<FlowEvent> events;
+  std::vector<std::shared_ptr<FlowContext>> retired;
 
   std::string_view type_name() const noexcept override { return kType; }
   std::size_t items() const noexcept override { return packets.size(); }
@@ -188,6 +193,8 @@ class PacketBatch final : public Message {
   void clear() noexcept {
     packets.clear();
     buffer.clear();
+    events.clear();
+    retired.clear();
     clock_ns = 0;
   }
   // Append a frame's bytes; returns the packet to fill in. The buffer is
@@ -220,6 +227,8 @@ inline MessagePtr PacketBatch::clone() const {
   c->packets = packets;
   c->clock_ns = clock_ns;
   c->sequence = sequence;
+  c->events = events;    // the copy sees the same flows...
+  c->retired = retired;  // ...and keeps their contexts alive as long as it lives
   const std::uint8_t* old_base = buffer.data();
   for (auto& p : c->packets) p.data = c->buffer.data() + (p.data - old_base);
   return c;
