@@ -2,8 +2,5 @@
 netloom_test(test_capture SOURCES test_capture.cpp LIBS netloom::pcapio PkgConfig::PCAP ZLIB::ZLIB Threads::Threads)
 
 # The PcapSource block itself, loaded from the built plugin with a fake Context.
-if(TARGET netloom_capture)
-  netloom_test(test_capture_block SOURCES test_capture_block.cpp
-               LIBS netloom::sdk Boost::filesystem ${CMAKE_DL_LIBS})
-  add_dependencies(test_capture_block netloom_capture)
-endif()
+netloom_test(test_capture_block SOURCES test_capture_block.cpp LIBS netloom::sdk Boost::filesystem ${CMAKE_DL_LIBS})
+add_dependencies(test_capture_block netloom_capture)

@@ -24,3 +24,6 @@ add_dependencies(test_cli netloom netloom_test_plugins)
 
 netloom_test(test_count_corpus SOURCES ${NETLOOM_TEST_SOURCE_DIR}/test_count_corpus.cpp LIBS ZLIB::ZLIB)
 add_dependencies(test_count_corpus netloom)
+
+netloom_test(test_golden_tstat SOURCES ${NETLOOM_TEST_SOURCE_DIR}/test_golden_tstat.cpp LIBS)
+add_dependencies(test_golden_tstat netloom)

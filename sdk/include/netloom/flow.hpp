@@ -67,10 +67,15 @@ struct UdpDirStats {
 // What classifiers decide, in Tstat's numeric codes (names for JSON/CSV are
 // the log sink's business).
 struct FlowLabels {
-  std::uint32_t con_type = 0;                    // TCP con_t bitmask
-  std::uint16_t p2p_type = 0, http_type = 0;     // TCP p2p_t, http_t
-  std::array<std::uint16_t, 2> udp_type{0, 0};   // UDP c_type, s_type
-  std::string app;                               // application name ("" = unknown)
+  std::uint32_t con_type = 0;  // TCP con_t bitmask
+  // Tstat's internal p2p value: ipp2p code * 100 + subtype (logs print
+  // p2p_t = p2p_type / 100 and p2p_st = p2p_type % 100).
+  std::uint16_t p2p_type = 0;
+  // Tstat's http_content enum (logs print http_t = http_type + 1 when
+  // con_type has the HTTP bit, else 0).
+  std::uint16_t http_type = 0;
+  std::array<std::uint16_t, 2> udp_type{0, 0};  // UDP c_type, s_type
+  std::string app;                              // application name ("" = unknown)
 };
 
 struct FlowRecord {

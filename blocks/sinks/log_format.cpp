@@ -1,0 +1,455 @@
+#include "log_format.hpp"
+
+#include <arpa/inet.h>
+
+#include <charconv>
+#include <cmath>
+#include <iterator>
+#include <utility>
+#include <stdexcept>
+
+namespace netloom::logs {
+namespace {
+
+using Names = std::vector<std::string_view>;
+
+// Column groups, in Tstat's order (tstat/tstat.c write_tcplog_header_block).
+constexpr std::string_view kCoreDir[] = {"ip",        "port",       "pkts_all",  "rst_cnt",   "ack_cnt",
+                                         "ack_cnt_p", "bytes_uniq", "pkts_data", "bytes_all", "pkts_retx",
+                                         "bytes_retx", "pkts_ooo",  "syn_cnt",   "fin_cnt"};
+constexpr std::string_view kCoreTail[] = {"first",       "last",        "durat",      "c_first",    "s_first",
+                                          "c_last",      "s_last",      "c_first_ack", "s_first_ack", "c_isint",
+                                          "s_isint",     "c_iscrypto",  "s_iscrypto", "con_t",      "p2p_t",
+                                          "http_t"};
+constexpr std::string_view kE2EDir[] = {"rtt_avg", "rtt_min", "rtt_max", "rtt_std", "rtt_cnt", "ttl_min", "ttl_max"};
+constexpr std::string_view kP2PCols[] = {"p2p_st", "ed2k_data", "ed2k_sig", "ed2k_c2s", "ed2k_c2c", "ed2k_chat"};
+constexpr std::string_view kOptDir[] = {"f1323_opt", "tm_opt",    "win_scl",  "sack_opt",  "sack_cnt",  "mss",
+                                        "mss_max",   "mss_min",   "win_max",  "win_min",   "win_0",     "cwin_max",
+                                        "cwin_min",  "cwin_ini",  "pkts_rto", "pkts_fs",   "pkts_reor", "pkts_dup",
+                                        "pkts_unk",  "pkts_fc",   "pkts_unrto", "pkts_unfs", "syn_retx"};
+constexpr std::string_view kL7[] = {
+    "http_req_cnt", "http_res_cnt", "http_res",          "c_pkts_push",       "s_pkts_push", "c_tls_SNI",
+    "s_tls_SCN",    "c_npnalpn",    "s_npnalpn",         "tls_session_stat",  "c_last_handshakeT",
+    "s_last_handshakeT", "c_appdataT", "s_appdataT",     "c_appdataB",        "s_appdataB",  "fqdn",
+    "dns_rslv",     "req_tm",       "res_tm",            "http_hostname",     "c_TLSvers",   "s_TLSvers",
+    "dns_enc"};
+constexpr std::string_view kUdpDir[] = {"ip",        "port",  "first_abs", "durat", "bytes_all",
+                                        "pkts_all",  "isint", "iscrypto",  "type"};
+constexpr std::string_view kUdpTail[] = {"fqdn",        "quic_SNI",      "quic_UA", "quic_c_vers",
+                                         "quic_s_vers", "quic_zero_rtt", "quic_ech"};
+
+// "c_"/"s_" + name, built once (thread-safe static) and kept for the process.
+struct Prefixed {
+  std::vector<std::string> storage;
+  Names c[4], s[4];
+  Prefixed() {
+    const std::pair<const std::string_view*, std::size_t> groups[4] = {
+        {kCoreDir, std::size(kCoreDir)}, {kE2EDir, std::size(kE2EDir)},
+        {kOptDir, std::size(kOptDir)}, {kUdpDir, std::size(kUdpDir)}};
+    std::size_t total = 0;
+    for (auto& g : groups) total += 2 * g.second;
+    storage.reserve(total);  // no reallocation: the views below stay valid
+    for (int gi = 0; gi < 4; ++gi)
+      for (char side : {'c', 's'})
+        for (std::size_t i = 0; i < groups[gi].second; ++i) {
+          storage.push_back(std::string(1, side) + "_" + std::string(groups[gi].first[i]));
+          (side == 'c' ? c : s)[gi].push_back(storage.back());
+        }
+  }
+};
+
+const Names& prefixed(const std::string_view* names, char side) {
+  static const Prefixed p;
+  int which = names == kCoreDir ? 0 : names == kE2EDir ? 1 : names == kOptDir ? 2 : 3;
+  return side == 'c' ? p.c[which] : p.s[which];
+}
+
+template <std::size_t N>
+void add_dir(Names& out, const std::string_view (&names)[N], char side) {
+  const Names& p = prefixed(names, side);
+  out.insert(out.end(), p.begin(), p.end());
+}
+template <std::size_t N>
+void add(Names& out, const std::string_view (&names)[N]) {
+  out.insert(out.end(), names, names + N);
+}
+
+Names build_columns(Kind k, unsigned mask) {
+  Names n;
+  if (k == Kind::udp_complete) {
+    add_dir(n, kUdpDir, 'c');
+    add_dir(n, kUdpDir, 's');
+    add(n, kUdpTail);
+    return n;
+  }
+  add_dir(n, kCoreDir, 'c');
+  add_dir(n, kCoreDir, 's');
+  add(n, kCoreTail);
+  if (k == Kind::tcp_nocomplete) return n;
+  if (mask & kEndToEnd) {
+    add_dir(n, kE2EDir, 'c');
+    add_dir(n, kE2EDir, 's');
+  }
+  if (mask & kP2P) add(n, kP2PCols);
+  if (mask & kOptions) {
+    add_dir(n, kOptDir, 'c');
+    add_dir(n, kOptDir, 's');
+  }
+  if (mask & kLayer7) add(n, kL7);
+  // kAdvanced: no columns in Tstat's default build.
+  return n;
+}
+
+}  // namespace
+
+std::string_view kind_name(Kind k) {
+  switch (k) {
+    case Kind::tcp_complete: return "log_tcp_complete";
+    case Kind::tcp_nocomplete: return "log_tcp_nocomplete";
+    case Kind::udp_complete: return "log_udp_complete";
+  }
+  return "log_unknown";
+}
+
+std::vector<std::string_view> columns(Kind k, unsigned mask) {
+  return build_columns(k, mask);
+}
+
+std::string header(Format f, Kind k, unsigned mask) {
+  const Names n = columns(k, mask);
+  std::string h;
+  if (f == Format::json) return h;
+  if (f == Format::csv) {
+    for (std::size_t i = 0; i < n.size(); ++i) {
+      if (i) h += ',';
+      h += n[i];
+    }
+    h += '\n';
+    return h;
+  }
+  h += '#';
+  if (k != Kind::udp_complete) {
+    char lvl[16];
+    unsigned m = mask % 100;
+    lvl[0] = static_cast<char>('0' + m / 10);
+    lvl[1] = static_cast<char>('0' + m % 10);
+    h.append(lvl, 2);
+    h += '#';
+  }
+  char num[16];
+  for (std::size_t i = 0; i < n.size(); ++i) {
+    if (i) h += ' ';
+    h += n[i];
+    h += ':';
+    auto r = std::to_chars(num, num + sizeof num, i + 1);
+    h.append(num, r.ptr);
+  }
+  h += '\n';
+  return h;
+}
+
+// ---- RowWriter --------------------------------------------------------------
+
+void RowWriter::begin(const std::vector<std::string_view>& names, std::string_view proto, bool complete) {
+  names_ = &names;
+  col_ = 0;
+  if (f_ == Format::json) {
+    out_ += "{\"proto\":\"";
+    out_ += proto;
+    out_ += complete ? "\",\"complete\":true" : "\",\"complete\":false";
+  }
+}
+
+void RowWriter::end() {
+  if (col_ != names_->size())
+    throw std::logic_error("log row has " + std::to_string(col_) + " columns, header " +
+                           std::to_string(names_->size()));
+  if (f_ == Format::json) out_ += '}';
+  out_ += '\n';
+}
+
+void RowWriter::sep() {
+  switch (f_) {
+    case Format::tstat:
+      if (col_) out_ += ' ';
+      break;
+    case Format::csv:
+      if (col_) out_ += ',';
+      break;
+    case Format::json:
+      out_ += ",\"";
+      out_ += (*names_)[col_];
+      out_ += "\":";
+      break;
+  }
+  ++col_;
+}
+
+void RowWriter::u(std::uint64_t v) {
+  sep();
+  char b[24];
+  auto r = std::to_chars(b, b + sizeof b, v);
+  out_.append(b, r.ptr);
+}
+
+void RowWriter::ms(double v) {
+  sep();
+  if (!std::isfinite(v)) v = 0;  // never print nan/inf into a log
+  char b[400];
+  auto r = std::to_chars(b, b + sizeof b, v, std::chars_format::fixed, 6);
+  out_.append(b, r.ptr);
+}
+
+void RowWriter::num_text(std::string_view text) {
+  sep();
+  out_ += text;
+}
+
+void RowWriter::ip(const IpAddr& a, int version) {
+  sep();
+  char b[INET6_ADDRSTRLEN + 2];
+  std::size_t n = 0;
+  if (version == 6) {
+    if (inet_ntop(AF_INET6, a.data(), b, sizeof b) == nullptr) b[0] = '\0';
+    n = std::char_traits<char>::length(b);
+  } else {
+    for (int i = 0; i < 4; ++i) {
+      if (i) b[n++] = '.';
+      unsigned v = a[i];
+      if (v >= 100) b[n++] = static_cast<char>('0' + v / 100);
+      if (v >= 10) b[n++] = static_cast<char>('0' + v / 10 % 10);
+      b[n++] = static_cast<char>('0' + v % 10);
+    }
+  }
+  if (f_ == Format::json) out_ += '"';
+  out_.append(b, n);
+  if (f_ == Format::json) out_ += '"';
+}
+
+void RowWriter::str(std::string_view s) {
+  sep();
+  if (f_ == Format::tstat) {
+    out_ += s;  // Tstat writes strings raw
+    return;
+  }
+  if (f_ == Format::csv) {
+    if (s.find_first_of(",\"\r\n") == std::string_view::npos) {
+      out_ += s;
+      return;
+    }
+    out_ += '"';
+    for (char c : s) {
+      if (c == '"') out_ += '"';
+      out_ += c;
+    }
+    out_ += '"';
+    return;
+  }
+  out_ += '"';
+  for (unsigned char c : s) {
+    switch (c) {
+      case '"': out_ += "\\\""; break;
+      case '\\': out_ += "\\\\"; break;
+      case '\n': out_ += "\\n"; break;
+      case '\r': out_ += "\\r"; break;
+      case '\t': out_ += "\\t"; break;
+      default:
+        if (c < 0x20 || c == 0x7f) {
+          static const char hex[] = "0123456789abcdef";
+          out_ += "\\u00";
+          out_ += hex[c >> 4];
+          out_ += hex[c & 15];
+        } else {
+          out_ += static_cast<char>(c);
+        }
+    }
+  }
+  out_ += '"';
+}
+
+void RowWriter::absent(std::string_view tstat_text) {
+  sep();
+  if (f_ == Format::tstat) out_ += tstat_text;
+  else if (f_ == Format::json) out_ += "null";
+  // CSV: empty field
+}
+
+// ---- time and RTT, as Tstat computes them -----------------------------------
+
+// Tstat keeps times as struct timeval and prints time2double(t)/1000, where
+// time2double is an exact µs count as a double: divide the exact µs count.
+double abs_ms(std::uint64_t ns) {
+  double us = static_cast<double>(ns / 1000);
+  if (ns % 1000) us += static_cast<double>(ns % 1000) / 1000.0;
+  return us / 1000.0;
+}
+
+// elapsed() in µs (exact for whole µs), 0 when the end precedes the start
+// (events that never happened have time 0).
+static double elapsed_us(std::uint64_t from_ns, std::uint64_t to_ns) {
+  if (to_ns < from_ns) return 0.0;
+  return static_cast<double>(to_ns - from_ns) / 1000.0;
+}
+double rel_ms(std::uint64_t from_ns, std::uint64_t to_ns) { return elapsed_us(from_ns, to_ns) / 1000.0; }
+double rel_s(std::uint64_t from_ns, std::uint64_t to_ns) { return elapsed_us(from_ns, to_ns) / 1000.0 / 1000.0; }
+
+double rtt_avg_ms(const TcpDirStats& d) {
+  return d.rtt_sum_us / (static_cast<double>(d.rtt_cnt) + 0.0001) / 1000.0;
+}
+
+double rtt_stdev_ms(const TcpDirStats& d) {
+  if (d.rtt_cnt <= 2) return 0.0;
+  const double n = static_cast<double>(d.rtt_cnt);
+  double term = (d.rtt_sum2_us - d.rtt_sum_us * d.rtt_sum_us / n) / (n - 1);
+  if (!(term > 0)) return 0.0;  // rounding can make a zero variance slightly negative
+  return std::sqrt(term) / 1000.0;
+}
+
+// ---- rows -------------------------------------------------------------------
+
+void format_tcp(RowWriter& w, const std::vector<std::string_view>& names, const FlowRecord& r, unsigned mask,
+                bool complete) {
+  w.begin(names, "tcp", complete);
+  const FlowKey& k = r.key;
+  for (int d = 0; d < 2; ++d) {
+    const TcpDirStats& t = r.tcp[d];
+    w.ip(d == 0 ? k.client : k.server, k.ip_version);
+    w.u(d == 0 ? k.client_port : k.server_port);
+    w.u(t.pkts_all);
+    w.u(t.rst_cnt);
+    w.u(t.ack_cnt);
+    w.u(t.ack_cnt_p);
+    w.u(t.bytes_uniq);
+    w.u(t.pkts_data);
+    w.u(t.bytes_all);
+    w.u(t.pkts_retx);
+    w.u(t.bytes_retx);
+    w.u(t.pkts_ooo);
+    w.u(t.syn_cnt);
+    w.u(t.fin_cnt);
+  }
+  const TcpDirStats &c = r.tcp[0], &s = r.tcp[1];
+  w.ms(abs_ms(r.first_ns));
+  w.ms(abs_ms(r.last_ns));
+  w.ms(rel_ms(r.first_ns, r.last_ns));
+  w.ms(rel_ms(r.first_ns, c.first_payload_ns));
+  w.ms(rel_ms(r.first_ns, s.first_payload_ns));
+  w.ms(rel_ms(r.first_ns, c.last_payload_ns));
+  w.ms(rel_ms(r.first_ns, s.last_payload_ns));
+  w.ms(rel_ms(r.first_ns, c.first_ack_ns));
+  w.ms(rel_ms(r.first_ns, s.first_ack_ns));
+  w.u(r.internal[0]);
+  w.u(r.internal[1]);
+  w.u(r.crypto[0]);
+  w.u(r.crypto[1]);
+  const FlowLabels& l = r.labels;
+  w.u(l.con_type);
+  // labels.p2p_type is Tstat's ptp->p2p_type: ipp2p code*100 + subtype.
+  w.u(l.p2p_type / 100);
+  // labels.http_type is Tstat's http_data (enum http_content), logged +1 for HTTP flows.
+  w.u((l.con_type & 1u) ? l.http_type + 1u : 0u);
+  if (!complete) {
+    w.end();
+    return;
+  }
+  if (mask & kEndToEnd) {
+    for (const TcpDirStats* t : {&c, &s}) {
+      w.ms(rtt_avg_ms(*t));
+      w.ms(t->rtt_min_us / 1000.0);
+      w.ms(t->rtt_max_us / 1000.0);
+      w.ms(rtt_stdev_ms(*t));
+      w.u(t->rtt_cnt);
+      w.u(t->ttl_min);
+      w.u(t->ttl_max);
+    }
+  }
+  if (mask & kP2P) {
+    w.u(l.p2p_type % 100);
+    // ed2k_data, ed2k_sig, ed2k_c2s, ed2k_c2c, ed2k_chat: eDonkey message
+    // counters of the PDPI classifier; FlowRecord has no field for them yet.
+    for (int i = 0; i < 5; ++i) w.u(0);
+  }
+  if (mask & kOptions) {
+    for (const TcpDirStats* t : {&c, &s}) {
+      w.u(t->ws_requested);
+      w.u(t->ts_requested);
+      w.u(t->win_scale);
+      w.u(t->sack_requested);
+      w.u(t->sack_cnt);
+      w.u(t->mss);
+      w.u(t->seg_max);
+      w.u(t->seg_min);
+      w.u(t->win_max);
+      w.u(t->win_min);
+      w.u(t->win_zero);
+      w.u(t->cwin_max);
+      w.u(t->cwin_min);
+      w.u(t->cwin_ini);
+      w.u(t->pkts_rto);
+      w.u(t->pkts_fr);
+      w.u(t->pkts_reor);
+      w.u(t->pkts_dup);
+      w.u(t->pkts_unk);
+      w.u(t->pkts_fc);
+      w.u(t->pkts_unrto);
+      w.u(t->pkts_unfr);
+      w.u(t->syn_retx);
+    }
+  }
+  if (mask & kLayer7) {
+    // Filled by the FSMDPI classifier once FlowRecord carries them; until then
+    // the values Tstat prints for a flow without HTTP/TLS/DNS data.
+    w.u(0);            // http_req_cnt   <- HTTP request count (FSMDPI)
+    w.u(0);            // http_res_cnt   <- HTTP response count (FSMDPI)
+    w.absent("---");   // http_res       <- first HTTP status code
+    w.u(c.pkts_push);  // c_pkts_push    (PSH-delimited messages)
+    w.u(s.pkts_push);  // s_pkts_push
+    w.absent("-");     // c_tls_SNI      <- TLS ClientHello SNI
+    w.absent("-");     // s_tls_SCN      <- server certificate CN
+    w.u(0);            // c_npnalpn      <- NPN/ALPN bitmap
+    w.u(0);            // s_npnalpn
+    w.u(0);            // tls_session_stat
+    w.ms(0);           // c_last_handshakeT (rel ms) <- TLS handshake timing
+    w.ms(0);           // s_last_handshakeT
+    w.ms(0);           // c_appdataT
+    w.ms(0);           // s_appdataT
+    w.u(0);            // c_appdataB
+    w.u(0);            // s_appdataB
+    w.absent("-");     // fqdn           <- DN-Hunter
+    w.absent("-");     // dns_rslv       <- DN-Hunter resolver
+    w.num_text("0.0"); // req_tm         <- DN-Hunter request time (abs ms)
+    w.num_text("0.0"); // res_tm         <- DN-Hunter response time (abs ms)
+    w.absent("-");     // http_hostname  <- first Host: header
+    w.absent("-");     // c_TLSvers      <- ClientHello version(s)
+    w.absent("-");     // s_TLSvers      <- ServerHello version
+    w.u(0);            // dns_enc        <- DNS over HTTPS/TLS
+  }
+  w.end();
+}
+
+void format_udp(RowWriter& w, const std::vector<std::string_view>& names, const FlowRecord& r) {
+  w.begin(names, "udp", true);
+  const FlowKey& k = r.key;
+  for (int d = 0; d < 2; ++d) {
+    const UdpDirStats& u = r.udp[d];
+    w.ip(d == 0 ? k.client : k.server, k.ip_version);
+    w.u(d == 0 ? k.client_port : k.server_port);
+    w.ms(abs_ms(u.first_ns));
+    w.ms(rel_s(u.first_ns, u.last_ns));  // c_durat is in seconds
+    w.u(u.bytes_all);
+    w.u(u.pkts_all);
+    w.u(r.internal[d]);
+    w.u(r.crypto[d]);
+    w.u(r.labels.udp_type[d]);
+  }
+  w.absent("-");  // fqdn          <- DN-Hunter
+  w.absent("-");  // quic_SNI      <- QUIC Initial SNI
+  w.absent("-");  // quic_UA       <- QUIC user agent
+  w.absent("-");  // quic_c_vers   <- "0x%08x" once both sides are confirmed QUIC
+  w.absent("-");  // quic_s_vers
+  w.u(0);         // quic_zero_rtt <- 0-RTT packets
+  w.u(0);         // quic_ech
+  w.end();
+}
+
+}  // namespace netloom::logs
