@@ -4,6 +4,8 @@
 // timestamp precision, gzip, stdin, file lists, truncation and garbage.
 #include <fcntl.h>
 #include <gtest/gtest.h>
+
+#include "corpus.hpp"
 #include <pcap/pcap.h>
 #include <unistd.h>
 #include <zlib.h>
@@ -34,10 +36,7 @@ using netloom::InputError;
 
 namespace {
 
-fs::path corpus_root() {
-  const char* env = std::getenv("NETLOOM_CORPUS");
-  return fs::path(env && *env ? env : NETLOOM_CORPUS_DEFAULT);
-}
+using netloom::test::corpus_root;
 
 #define REQUIRE_CORPUS()                                                                         \
   do {                                                                                           \

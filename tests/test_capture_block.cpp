@@ -7,7 +7,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <boost/dll/shared_library.hpp>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -17,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "block_harness.hpp"
 #include "netloom/netloom.hpp"
 
 namespace fs = std::filesystem;
@@ -24,30 +24,8 @@ using namespace netloom;
 
 namespace {
 
-fs::path corpus_root() {
-  const char* env = std::getenv("NETLOOM_CORPUS");
-  return fs::path(env && *env ? env : NETLOOM_CORPUS_DEFAULT);
-}
-
-struct FakeContext : Context {
-  std::string id = "cap";
-  std::map<std::string, Counter, std::less<>> counters;
-  std::vector<std::string> logs;
-  std::size_t batch = 64;
-  const std::string& block_id() const override { return id; }
-  Counter& counter(std::string_view name) override {
-    auto it = counters.find(name);
-    if (it == counters.end()) throw ConfigError("undeclared counter " + std::string(name));
-    return it->second;
-  }
-  std::shared_ptr<PacketBatch> new_packet_batch() override { return std::make_shared<PacketBatch>(); }
-  std::size_t batch_size() const override { return batch; }
-  void add_timer(unsigned, std::uint64_t) override {}
-  void log(LogLevel, std::string_view text) override { logs.emplace_back(text); }
-  bool stopping() const override { return false; }
-  unsigned flow_slot() override { return 0; }
-  std::uint64_t value(const char* n) { return counter(n).value(); }
-};
+using test::corpus_root;
+using test::FakeContext;
 
 // Collects what the block emits, running its prepare stage (decoding) the way
 // the runtime does for a source with BlockInfo::parallel_prepare.
@@ -62,24 +40,8 @@ struct Collect : Emit {
   }
 };
 
-class Plugin {
- public:
-  Plugin() {
-    fs::path so = fs::path(NETLOOM_BUILD_ROOT) / "plugins/netloom_capture.so";
-    lib_.load(so.string(), boost::dll::load_mode::rtld_now);
-    using Entry = const PluginManifest*();
-    manifest_ = lib_.get_alias<Entry>("netloom_plugin_v1")();
-  }
-  const BlockFactory& factory() const { return manifest_->blocks[0]; }
-  const PluginManifest* manifest() const { return manifest_; }
-
- private:
-  boost::dll::shared_library lib_;
-  const PluginManifest* manifest_ = nullptr;
-};
-
-Plugin& plugin() {
-  static Plugin p;
+test::PluginFile& plugin() {
+  static test::PluginFile p("netloom_capture.so");
   return p;
 }
 
@@ -94,21 +56,7 @@ struct BlockRun {
   }
 };
 
-// Parameters: declared defaults, then the overrides.
-Params make_params(const BlockInfo& info, const std::map<std::string, ParamValue>& over) {
-  Params p;
-  for (const auto& s : info.params) {
-    const std::string& t = *s.default_text;
-    switch (s.type) {
-      case ParamType::boolean: p.set(s.name, t == "true"); break;
-      case ParamType::integer: p.set(s.name, static_cast<std::int64_t>(std::stoll(t))); break;
-      case ParamType::size: p.set(s.name, static_cast<std::int64_t>(64) << 20); break;
-      default: p.set(s.name, t); break;
-    }
-  }
-  for (const auto& [k, v] : over) p.set(k, v);
-  return p;
-}
+using test::make_params;
 
 std::unique_ptr<BlockRun> start(const std::map<std::string, ParamValue>& over, std::size_t batch = 64) {
   auto r = std::make_unique<BlockRun>();

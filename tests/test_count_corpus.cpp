@@ -8,6 +8,7 @@
 #include <fstream>
 #include <regex>
 
+#include "corpus.hpp"
 #include "subprocess.hpp"
 
 namespace fs = std::filesystem;
@@ -17,10 +18,7 @@ namespace {
 const std::string kBin = std::string(NETLOOM_BUILD_ROOT) + "/netloom";
 const std::string kSrc = NETLOOM_SOURCE_ROOT;
 
-fs::path corpus() {
-  const char* env = std::getenv("NETLOOM_CORPUS");
-  return env && *env ? fs::path(env) : fs::path(NETLOOM_CORPUS_DEFAULT);
-}
+fs::path corpus() { return netloom::test::corpus_root(); }
 
 struct Row {
   std::string file, status, error;

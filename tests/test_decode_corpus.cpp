@@ -7,6 +7,8 @@
 // Counts: frames, inner IPv4, inner IPv6, inner TCP, inner UDP, tunneled,
 // VLAN-tagged; plus the first, middle and last frames in detail.
 #include <gtest/gtest.h>
+
+#include "corpus.hpp"
 #include <pcap/pcap.h>
 
 #include <unistd.h>
@@ -109,10 +111,7 @@ const std::vector<Capture>& captures() {
   return c;
 }
 
-std::filesystem::path corpus_root() {
-  if (const char* env = std::getenv("NETLOOM_CORPUS"); env && *env) return env;
-  return NETLOOM_CORPUS_DEFAULT;
-}
+using netloom::test::corpus_root;
 
 struct Decoded {
   std::vector<std::vector<std::uint8_t>> bytes;

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "decode/decode.hpp"
+#include "block_harness.hpp"
 #include "netloom/netloom.hpp"
 #include "pcap_builder.hpp"
 #include "pcapio.hpp"
@@ -29,34 +30,8 @@ namespace {
 
 constexpr std::uint64_t kSec = 1000000000ULL;
 
-fs::path corpus_root() {
-  const char* env = std::getenv("NETLOOM_CORPUS");
-  return fs::path(env && *env ? env : NETLOOM_CORPUS_DEFAULT);
-}
-
-struct FakeContext : Context {
-  std::string id = "trk";
-  std::map<std::string, Counter, std::less<>> counters;
-  struct Timer {
-    unsigned id;
-    std::uint64_t period, next = 0;
-  };
-  std::vector<Timer> timers;
-  unsigned slots = 0;
-  const std::string& block_id() const override { return id; }
-  Counter& counter(std::string_view name) override {
-    auto it = counters.find(name);
-    if (it == counters.end()) throw ConfigError("undeclared counter " + std::string(name));
-    return it->second;
-  }
-  std::shared_ptr<PacketBatch> new_packet_batch() override { return std::make_shared<PacketBatch>(); }
-  std::size_t batch_size() const override { return 256; }
-  void add_timer(unsigned tid, std::uint64_t period) override { timers.push_back({tid, period}); }
-  void log(LogLevel, std::string_view) override {}
-  bool stopping() const override { return false; }
-  unsigned flow_slot() override { return slots++; }
-  std::uint64_t value(const char* n) { return counter(n).value(); }
-};
+using test::corpus_root;
+using test::FakeContext;
 
 struct Collect : Emit {
   bool keep_batches = true;
@@ -76,27 +51,9 @@ struct Collect : Emit {
   }
 };
 
-class Plugin {
- public:
-  Plugin() {
-    fs::path so = fs::path(NETLOOM_BUILD_ROOT) / "plugins/netloom_flow.so";
-    lib_.load(so.string(), boost::dll::load_mode::rtld_now);
-    using Entry = const PluginManifest*();
-    manifest_ = lib_.get_alias<Entry>("netloom_plugin_v1")();
-  }
-  const BlockFactory& factory() const { return manifest_->blocks[0]; }
-
- private:
-  boost::dll::shared_library lib_;
-  const PluginManifest* manifest_ = nullptr;
-};
-Plugin& plugin() {
-  static Plugin p;
+test::PluginFile& plugin() {
+  static test::PluginFile p("netloom_flow.so");
   return p;
-}
-
-std::int64_t parse_duration_default(const std::string& t) {  // "300s", "0s", "1s"
-  return static_cast<std::int64_t>(std::stod(t) * 1e9);
 }
 
 struct Tracker {
@@ -106,21 +63,9 @@ struct Tracker {
   std::uint64_t clock = 0;
 
   explicit Tracker(const std::map<std::string, ParamValue>& over = {}) {
-    BlockInfo info = plugin().factory().info();
-    for (const auto& c : info.counters) ctx.counters[c.name];
-    Params p;
-    for (const auto& s : info.params) {
-      const std::string& t = *s.default_text;
-      switch (s.type) {
-        case ParamType::boolean: p.set(s.name, t == "true"); break;
-        case ParamType::integer: p.set(s.name, static_cast<std::int64_t>(std::stoll(t))); break;
-        case ParamType::duration: p.set(s.name, parse_duration_default(t)); break;
-        default: p.set(s.name, t); break;
-      }
-    }
-    for (const auto& [k, v] : over) p.set(k, v);
-    block.reset(plugin().factory().create());
-    block->configure(p, ctx);
+    ctx.id = "trk";
+    ctx.batch = 256;
+    block = test::make_block(plugin().factory(), ctx, over);
   }
   // What the runtime does before delivering a batch starting at t.
   void advance(std::uint64_t t) {

@@ -12,6 +12,7 @@
 #include <set>
 #include <sstream>
 
+#include "corpus.hpp"
 #include "subprocess.hpp"
 
 namespace fs = std::filesystem;
@@ -20,10 +21,7 @@ namespace {
 const std::string kBin = std::string(NETLOOM_BUILD_ROOT) + "/netloom";
 const std::string kSrc = NETLOOM_SOURCE_ROOT;
 
-fs::path corpus() {
-  const char* env = std::getenv("NETLOOM_CORPUS");
-  return env && *env ? fs::path(env) : fs::path(NETLOOM_CORPUS_DEFAULT);
-}
+fs::path corpus() { return netloom::test::corpus_root(); }
 
 // A Tstat-format log: column names from the header, rows keyed by the
 // connection's endpoints.

@@ -20,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "block_harness.hpp"
 #include "netloom/netloom.hpp"
 
 namespace fs = std::filesystem;
@@ -168,64 +169,18 @@ FlowRecord udp_v6() {
 
 // ---- plumbing ----------------------------------------------------------------
 
-struct FakeContext : Context {
-  std::string id = "logs";
-  std::map<std::string, Counter, std::less<>> counters;
-  std::vector<std::pair<unsigned, std::uint64_t>> timers;
-  const std::string& block_id() const override { return id; }
-  Counter& counter(std::string_view name) override {
-    auto it = counters.find(name);
-    if (it == counters.end()) throw ConfigError("undeclared counter " + std::string(name));
-    return it->second;
-  }
-  std::shared_ptr<PacketBatch> new_packet_batch() override { return std::make_shared<PacketBatch>(); }
-  std::size_t batch_size() const override { return 64; }
-  void add_timer(unsigned id, std::uint64_t period) override { timers.emplace_back(id, period); }
-  void log(LogLevel, std::string_view) override {}
-  bool stopping() const override { return false; }
-  unsigned flow_slot() override { return 0; }
-  std::uint64_t value(const char* n) { return counter(n).value(); }
-};
+using test::FakeContext;
 
 struct NoEmit : Emit {
   void operator()(unsigned, MessagePtr) override { ADD_FAILURE() << "LogSink has no outputs"; }
 };
 
-class Plugin {
- public:
-  Plugin() {
-    fs::path so = fs::path(NETLOOM_BUILD_ROOT) / "plugins/netloom_logs.so";
-    lib_.load(so.string(), boost::dll::load_mode::rtld_now);
-    using Entry = const PluginManifest*();
-    manifest_ = lib_.get_alias<Entry>("netloom_plugin_v1")();
-  }
-  const BlockFactory& factory() const { return manifest_->blocks[0]; }
-
- private:
-  boost::dll::shared_library lib_;
-  const PluginManifest* manifest_ = nullptr;
-};
-
-Plugin& plugin() {
-  static Plugin p;
+test::PluginFile& plugin() {
+  static test::PluginFile p("netloom_logs.so");
   return p;
 }
 
-Params make_params(const BlockInfo& info, const std::map<std::string, ParamValue>& over) {
-  Params p;
-  for (const auto& s : info.params) {
-    if (!s.default_text) continue;
-    const std::string& t = *s.default_text;
-    switch (s.type) {
-      case ParamType::boolean: p.set(s.name, t == "true"); break;
-      case ParamType::integer: p.set(s.name, static_cast<std::int64_t>(std::stoll(t))); break;
-      case ParamType::duration: p.set(s.name, static_cast<std::int64_t>(std::stoll(t)) * 1'000'000'000); break;
-      default: p.set(s.name, t); break;
-    }
-  }
-  for (const auto& [k, v] : over) p.set(k, v);
-  return p;
-}
+using test::make_params;
 
 struct Run {
   std::unique_ptr<Block> block;
@@ -425,7 +380,7 @@ TEST_F(LogSinkTest, RotationOpensANewDirectory) {
   fs::path d = scratch("rotate");
   auto r = start({{"dir", d.string()}, {"rotate", std::int64_t(kHour)}});
   ASSERT_EQ(r->ctx.timers.size(), 1u);
-  EXPECT_EQ(r->ctx.timers[0].second, kHour);
+  EXPECT_EQ(r->ctx.timers[0].period, kHour);
   r->feed({at(tcp_complete(), kT0), at(udp_v6(), kT0 + 60'000'000'000)}, kT0 + 2 * 60'000'000'000);
   // 13:05: past the 13:00 boundary
   r->feed({at(tcp_nocomplete(), kT0 + 50 * 60'000'000'000)}, kT0 + 59 * 60'000'000'000);

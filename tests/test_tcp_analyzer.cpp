@@ -1,6 +1,8 @@
 // TcpConnAnalyzer: hand-built segment sequences with exact expected stats.
 #include <gtest/gtest.h>
 
+#include "corpus.hpp"
+
 #include <cmath>
 #include <random>
 #include <vector>
@@ -496,10 +498,7 @@ TEST(TcpAnalyzer, LogFormulas) {
 
 namespace {
 
-std::filesystem::path corpus_dir() {
-  if (const char* e = std::getenv("NETLOOM_CORPUS")) return e;
-  return NETLOOM_CORPUS_DEFAULT;
-}
+std::filesystem::path corpus_dir() { return netloom::test::corpus_root(); }
 
 std::string ip4(const IpAddr& a) {
   return std::to_string(a[0]) + "." + std::to_string(a[1]) + "." + std::to_string(a[2]) + "." + std::to_string(a[3]);
