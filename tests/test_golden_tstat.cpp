@@ -5,6 +5,7 @@
 // with the reason, and explained in docs/differences-from-tstat.md.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -207,4 +208,97 @@ TEST(GoldenTstat, EveryDevCaptureMatchesTstatLogs) {
   std::ostringstream all;
   for (const auto& l : diff.lines) all << l << "\n";
   EXPECT_TRUE(diff.lines.empty()) << diff.lines.size() << " differences from Tstat:\n" << all.str();
+}
+
+namespace {
+// "ip:port" or "[ipv6]:port" -> "ip port"
+std::string endpoint(const std::string& s) {
+  auto colon = s.rfind(':');
+  std::string ip = s.substr(0, colon);
+  if (!ip.empty() && ip.front() == '[') ip = ip.substr(1, ip.size() - 2);
+  return ip + " " + s.substr(colon + 1);
+}
+}  // namespace
+
+// nDPI keeps a connection as long as it sees its packets; Tstat's model
+// (netloom's too) tracks a TCP connection from its SYN to its FIN/RST or to
+// 300 s of silence, and counts packets outside that span as untracked.
+struct ModelDifference {
+  const char* capture;
+  const char* key;  // "client port server port" as in the labels
+  int c2s, s2c;     // netloom's packets per direction; -1: not tracked at all
+  const char* why;
+};
+const ModelDifference kModelDifferences[] = {
+    {"jabber_B.pcap", "172.16.0.62 57129 172.16.1.138 5222", -1, -1, "its SYN is not in the capture"},
+    {"jabber_B.pcap", "172.16.0.62 57126 172.16.1.138 5222", -1, -1, "its SYN is not in the capture"},
+    {"jabber_B.pcap", "192.168.2.100 37614 160.44.201.102 5223", 6, 4,
+     "300.2 s of silence after packet 10 closes it (tcp_idle_time 300 s); the 5 later packets are untracked"},
+    {"smtp-starttls.pcap", "2003:de:2016:125:fc36:8317:4e86:cb72 7562 2003:de:2016:120::a08:53 25", 16, 16,
+     "the client's RST closes it; the server's FIN after the RST is untracked"},
+};
+
+// Tstat 3.3 hangs on these captures, so there is no Tstat reference: netloom
+// processes them, and its connections carry nDPI's per-direction packet
+// counts (X.labels.csv: client,server,...,c2s_pkts,c2s_bytes,s2c_pkts,...).
+TEST(GoldenTstat, CapturesTstatHangsOnMatchNdpiPacketCounts) {
+  const fs::path dev = corpus() / "dev";
+  if (!fs::is_directory(dev)) GTEST_SKIP() << "no corpus at " << dev << " (set NETLOOM_CORPUS)";
+  int checked = 0;
+  for (const char* capture : {"pop3.pcap", "ssh.pcap", "smtp-starttls.pcap", "jabber_B.pcap"}) {
+    const fs::path out = fs::temp_directory_path() / ("netloom-hang-" + std::to_string(::getpid()) + "-" + capture);
+    fs::remove_all(out);
+    auto r = netloom::test::run({kBin, "run", kSrc + "/compositions/flows.xml", "-q", "-D",
+                                 "input=" + (dev / capture).string(), "-D", "out=" + out.string(), "-D",
+                                 "layout=flat"});
+    ASSERT_EQ(r.status, 0) << capture << "\n" << r.err;
+    // Every TCP connection of the capture, keyed "client port server port".
+    std::map<std::string, std::pair<std::string, std::string>> ours;
+    for (const char* name : {"log_tcp_complete", "log_tcp_nocomplete"}) {
+      Log log = read_log(out / name);
+      for (const auto& [key, v] : log.rows) {
+        const std::string k = v[log.col("c_ip")] + " " + v[log.col("c_port")] + " " + v[log.col("s_ip")] + " " +
+                              v[log.col("s_port")];
+        ours[k] = {v[log.col("c_pkts_all")], v[log.col("s_pkts_all")]};
+      }
+    }
+    fs::remove_all(out);
+
+    std::ifstream f(dev / (std::string(capture) + ".labels.csv"));
+    std::string line;
+    std::getline(f, line);
+    std::vector<std::string> head;
+    for (std::stringstream hs(line); std::getline(hs, line, ',');) head.push_back(line);
+    auto col = [&](const char* n) { return std::find(head.begin(), head.end(), n) - head.begin(); };
+    const auto c_client = col("client"), c_server = col("server"), c_c2s = col("c2s_pkts"), c_s2c = col("s2c_pkts");
+    ASSERT_LT(static_cast<std::size_t>(c_s2c), head.size()) << capture;
+    while (std::getline(f, line)) {
+      std::vector<std::string> v;
+      for (std::stringstream ls(line); std::getline(ls, line, ',');) v.push_back(line);
+      const std::string key = endpoint(v[c_client]) + " " + endpoint(v[c_server]);
+      SCOPED_TRACE(std::string(capture) + " " + key);
+      auto it = ours.find(key);
+      ++checked;
+      // Where Tstat's flow model (which netloom follows) and nDPI's differ.
+      std::string c2s = v[c_c2s], s2c = v[c_s2c];
+      bool logged = true;
+      for (const auto& m : kModelDifferences) {
+        if (capture != std::string(m.capture) || key != m.key) continue;
+        logged = m.c2s >= 0;
+        c2s = std::to_string(m.c2s);
+        s2c = std::to_string(m.s2c);
+      }
+      if (!logged) {
+        EXPECT_EQ(it, ours.end()) << "expected not to be tracked";
+        continue;
+      }
+      if (it == ours.end()) {
+        ADD_FAILURE() << "connection not logged";
+        continue;
+      }
+      EXPECT_EQ(it->second.first, c2s);
+      EXPECT_EQ(it->second.second, s2c);
+    }
+  }
+  EXPECT_EQ(checked, 6 + 2 + 2 + 6);
 }
