@@ -18,7 +18,7 @@ netloom_test(test_runtime
 target_compile_definitions(test_runtime PRIVATE NETLOOM_TEST_PLUGIN_DIR="${NETLOOM_TEST_PLUGIN_DIR}")
 add_dependencies(test_runtime netloom_test_plugins)
 
-netloom_test(test_cli SOURCES ${NETLOOM_TEST_SOURCE_DIR}/test_cli.cpp LIBS netloom::sdk)
+netloom_test(test_cli SOURCES ${NETLOOM_TEST_SOURCE_DIR}/test_cli.cpp LIBS netloom::sdk ZLIB::ZLIB)
 target_compile_definitions(test_cli PRIVATE NETLOOM_TEST_PLUGIN_DIR="${NETLOOM_TEST_PLUGIN_DIR}")
 add_dependencies(test_cli netloom netloom_test_plugins)
 

@@ -5,6 +5,8 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 
+#include <atomic>
+
 #include "corpus.hpp"
 #include <pcap/pcap.h>
 #include <unistd.h>
@@ -745,3 +747,45 @@ TEST(CaptureLive, LoopbackCapturesWhenPermitted) {
 }
 
 }  // namespace
+
+// stdin is often a live stream: every record that has arrived is delivered
+// while the writer keeps the pipe open, plain or gzip-compressed; a gzip
+// stream cut short is one error naming the cause.
+TEST(CaptureStdin, StreamsRecordsAsTheyArrive) {
+  REQUIRE_CORPUS();
+  TempDir tmp;
+  fs::path src = corpus_root() / "dev/android.pcap";  // 500 records, 141 kB
+  gzip_file(src, tmp / "a.gz");
+  for (const std::string& data : {slurp(src), slurp(tmp / "a.gz")}) {
+    int fds[2];
+    ASSERT_EQ(pipe(fds), 0);
+    int saved = dup(STDIN_FILENO);
+    dup2(fds[0], STDIN_FILENO);
+    close(fds[0]);
+    std::atomic<bool> release{false};
+    std::thread writer([&] {
+      std::size_t off = 0;
+      while (off < data.size()) {
+        ssize_t n = write(fds[1], data.data() + off, data.size() - off);
+        if (n <= 0) break;
+        off += static_cast<std::size_t>(n);
+      }
+      while (!release) std::this_thread::sleep_for(std::chrono::milliseconds(5));  // no EOF yet
+      close(fds[1]);
+    });
+    auto reader = open_capture("-");
+    dup2(saved, STDIN_FILENO);
+    close(saved);
+    RawRecord rec;
+    int got = 0;
+    while (got < 500 && reader->next(rec) == ReadResult::record) ++got;
+    EXPECT_EQ(got, 500);  // all of them, before the writer closes the pipe
+    release = true;
+    EXPECT_EQ(reader->next(rec), ReadResult::end);
+    writer.join();
+  }
+  std::string gz = slurp(tmp / "a.gz");
+  Result cut = read_stdin_fed_with(gz.substr(0, gz.size() / 2));
+  ASSERT_EQ(cut.errors.size(), 1u);
+  EXPECT_NE(cut.error().find("corrupt gzip stream (unexpected end of file)"), std::string::npos) << cut.error();
+}

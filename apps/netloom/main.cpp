@@ -96,6 +96,7 @@ int cmd_run(const std::string& file, const Common& c, int threads, bool quiet) {
     for (const auto& e : errors) std::fprintf(stderr, "%s\n", e.c_str());
     return kExitConfig;
   }
+  app::on_stop_signal([](void* r) { static_cast<core::Runtime*>(r)->stop(); }, &rt);
   app::install_signal_handlers();
   auto& flags = app::signal_flags();
   // Signal handlers only set flags; this thread polls them, and is woken at
@@ -126,6 +127,7 @@ int cmd_run(const std::string& file, const Common& c, int threads, bool quiet) {
   }
   cv.notify_one();
   watcher.join();
+  app::on_stop_signal(nullptr, nullptr);
 
   auto stats = rt.stats();
   if (!quiet) {
@@ -134,7 +136,8 @@ int cmd_run(const std::string& file, const Common& c, int threads, bool quiet) {
       if (b.inputs.empty())
         for (const auto& p : b.outputs) packets += p.items;
     std::fprintf(stderr, "netloom: %s finished in %.2f s: %llu packets from the sources%s\n", file.c_str(), secs,
-                 static_cast<unsigned long long>(packets), rt.stopping() ? " (stopped by signal)" : "");
+                 static_cast<unsigned long long>(packets),
+                 flags.stop_requests.load() > 0 ? " (stopped by signal)" : "");
     std::fprintf(stderr, "%s", core::format_stats(stats).c_str());
   }
   return run_errors ? kExitRunErrors : 0;

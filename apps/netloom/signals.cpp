@@ -11,12 +11,21 @@ SignalFlags& signal_flags() {
 }
 
 namespace {
+std::atomic<void (*)(void*)> g_stop_fn{nullptr};
+std::atomic<void*> g_stop_arg{nullptr};
+
 void on_stop(int) {
   // A second Ctrl-C means "now": skip the flush.
   if (signal_flags().stop_requests.fetch_add(1) >= 1) _exit(130);
+  if (auto fn = g_stop_fn.load()) fn(g_stop_arg.load());
 }
 void on_usr1(int) { signal_flags().print_stats.store(true); }
 }  // namespace
+
+void on_stop_signal(void (*fn)(void*), void* arg) {
+  g_stop_arg.store(arg);
+  g_stop_fn.store(fn);
+}
 
 void install_signal_handlers() {
   struct sigaction sa {};

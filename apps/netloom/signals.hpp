@@ -12,5 +12,9 @@ struct SignalFlags {
 
 SignalFlags& signal_flags();
 void install_signal_handlers();
+// Called from the SIGINT/SIGTERM handler itself, so a stop reaches the
+// sources at once (before a blocked read's EINTR is seen). Must be
+// async-signal-safe, e.g. an atomic store.
+void on_stop_signal(void (*fn)(void*), void* arg);
 
 }  // namespace netloom::app

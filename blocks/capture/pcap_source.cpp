@@ -177,6 +177,13 @@ class PcapSource final : public Block {
       try {
         r = reader_->fill(*batch, max, rec);
       } catch (const InputError& e) {
+        if (ctx_->stopping()) {
+          // A stop request interrupted a blocked read (stdin, live): the
+          // input ends here; that is not a damaged capture.
+          ctx_->log(LogLevel::info, std::string("stopped while reading: ") + e.what());
+          status = SourceStatus::done;
+          break;
+        }
         c_read_errors_->add();
         ctx_->log(LogLevel::error, e.what());
         sync_file_counters();

@@ -197,7 +197,7 @@ class PcapFileReader final : public PacketReader {
   }
 
   std::uint64_t bytes_done() const override {
-    if (gz_) return static_cast<std::uint64_t>(gzoffset(gz_->gz));
+    if (gz_ && gz_->gz) return static_cast<std::uint64_t>(gzoffset(gz_->gz));
     FILE* f = pcap_file(p_);
     long pos = f ? ftell(f) : -1;
     return pos < 0 ? 0 : static_cast<std::uint64_t>(pos);
@@ -266,24 +266,133 @@ std::unique_ptr<PacketReader> open_gzip(const std::string& path, std::uint64_t s
   return open_pcap_stream(f, path, size, ck, opts, false);
 }
 
-std::unique_ptr<PacketReader> open_stdin(const ReaderOptions& opts) {
-  const std::string name = "stdin";
-  int fd = dup(STDIN_FILENO);
-  if (fd < 0) throw InputError(name + ": cannot open: " + std::strerror(errno));
-  gzFile gz = gzdopen(fd, "rb");  // transparent: plain data passes through
-  if (!gz) {
-    close(fd);
-    throw InputError(name + ": cannot open: out of memory");
+// ------------------------------------------------------------- stdin cookie
+// stdin is often a live stream (tcpdump -w - | netloom ...): reads must hand
+// over whatever has arrived instead of waiting to fill a buffer, and a signal
+// that interrupts a blocked read (a stop request) ends the input.
+struct FdCookie {
+  int fd = -1;
+  unsigned char prefix[2] = {0, 0};  // the bytes read to recognise gzip
+  std::size_t prefix_len = 0, prefix_pos = 0;
+};
+
+ssize_t fd_cookie_read(void* c, char* buf, size_t n) {
+  auto* ck = static_cast<FdCookie*>(c);
+  if (ck->prefix_pos < ck->prefix_len) {
+    std::size_t k = std::min(n, ck->prefix_len - ck->prefix_pos);
+    std::memcpy(buf, ck->prefix + ck->prefix_pos, k);
+    ck->prefix_pos += k;
+    return static_cast<ssize_t>(k);
   }
-  gzbuffer(gz, 256 * 1024);
-  auto* ck = new GzCookie{gz, {}};
-  FILE* f = gz_as_file(ck);
+  ssize_t r = ::read(ck->fd, buf, n);
+  if (r < 0 && errno == EINTR) return 0;
+  return r;
+}
+
+int fd_cookie_close(void* c) {
+  auto* ck = static_cast<FdCookie*>(c);
+  int r = ::close(ck->fd);
+  delete ck;
+  return r == 0 ? 0 : EOF;
+}
+
+// gzip on stdin, decompressed as it arrives (zlib's gzread would wait to
+// fill its buffer). Concatenated gzip members are read as one stream.
+struct InflateCookie {
+  FdCookie src;
+  z_stream zs{};
+  unsigned char in[64 * 1024];
+  bool in_member = false;  // inside a gzip member: EOF now means cut short
+  GzCookie status;         // error text for the reader (status.gz stays null)
+};
+
+ssize_t inflate_cookie_read(void* c, char* buf, size_t n) {
+  auto* ck = static_cast<InflateCookie*>(c);
+  z_stream& zs = ck->zs;
+  zs.next_out = reinterpret_cast<Bytef*>(buf);
+  zs.avail_out = static_cast<uInt>(std::min<size_t>(n, UINT_MAX));
+  const uInt want = zs.avail_out;
+  while (zs.avail_out == want) {
+    if (zs.avail_in == 0) {
+      ssize_t r = fd_cookie_read(&ck->src, reinterpret_cast<char*>(ck->in), sizeof ck->in);
+      if (r < 0) return -1;
+      if (r == 0) {
+        if (ck->in_member && ck->status.error.empty()) ck->status.error = "unexpected end of file";
+        return 0;
+      }
+      zs.next_in = ck->in;
+      zs.avail_in = static_cast<uInt>(r);
+    }
+    ck->in_member = true;
+    int ret = inflate(&zs, Z_NO_FLUSH);
+    if (ret == Z_STREAM_END) {
+      ck->in_member = false;
+      inflateReset(&zs);
+    } else if (ret != Z_OK && ret != Z_BUF_ERROR) {
+      if (ck->status.error.empty()) ck->status.error = zs.msg ? zs.msg : "gzip data error";
+      errno = EIO;
+      return -1;
+    }
+  }
+  return static_cast<ssize_t>(want - zs.avail_out);
+}
+
+int inflate_cookie_close(void* c) {
+  auto* ck = static_cast<InflateCookie*>(c);
+  inflateEnd(&ck->zs);
+  int r = ::close(ck->src.fd);
+  delete ck;
+  return r == 0 ? 0 : EOF;
+}
+
+// A stream that cannot seek (stdin, a FIFO, a character device), read from
+// `fd` (owned from here on): plain pcap, pcapng through libpcap's own reader,
+// or gzip.
+std::unique_ptr<PacketReader> open_stream(int fd, const std::string& name, const ReaderOptions& opts) {
+  auto* raw = new FdCookie{fd, {0, 0}, 0, 0};
+  while (raw->prefix_len < 2) {
+    ssize_t r = ::read(fd, raw->prefix + raw->prefix_len, 2 - raw->prefix_len);
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) break;
+    raw->prefix_len += static_cast<std::size_t>(r);
+  }
+  if (raw->prefix_len == 2 && raw->prefix[0] == 0x1f && raw->prefix[1] == 0x8b) {
+    auto* ck = new InflateCookie;
+    ck->src = *raw;
+    delete raw;
+    if (inflateInit2(&ck->zs, 16 + MAX_WBITS) != Z_OK) {
+      close(ck->src.fd);
+      delete ck;
+      throw InputError(name + ": cannot open: out of memory");
+    }
+    cookie_io_functions_t fns{};
+    fns.read = inflate_cookie_read;
+    fns.close = inflate_cookie_close;
+    FILE* f = fopencookie(ck, "r", fns);
+    if (!f) {
+      inflateEnd(&ck->zs);
+      close(ck->src.fd);
+      delete ck;
+      throw InputError(name + ": cannot open: " + std::strerror(errno));
+    }
+    return open_pcap_stream(f, name, 0, &ck->status, opts, true);
+  }
+  cookie_io_functions_t fns{};
+  fns.read = fd_cookie_read;
+  fns.close = fd_cookie_close;
+  FILE* f = fopencookie(raw, "r", fns);
   if (!f) {
-    gzclose(gz);
-    delete ck;
+    close(fd);
+    delete raw;
     throw InputError(name + ": cannot open: " + std::strerror(errno));
   }
-  return open_pcap_stream(f, name, 0, ck, opts, true);
+  return open_pcap_stream(f, name, 0, nullptr, opts, true);
+}
+
+std::unique_ptr<PacketReader> open_stdin(const ReaderOptions& opts) {
+  int fd = dup(STDIN_FILENO);
+  if (fd < 0) throw InputError(std::string("stdin: cannot open: ") + std::strerror(errno));
+  return open_stream(fd, "stdin", opts);
 }
 
 // ---------------------------------------------------------------- live reader
@@ -421,6 +530,11 @@ std::unique_ptr<PacketReader> open_capture(const std::string& path, const Reader
   struct stat st {};
   if (stat(path.c_str(), &st) != 0) throw InputError(path + ": cannot open: " + std::strerror(errno));
   if (S_ISDIR(st.st_mode)) throw InputError(path + ": cannot open: " + std::strerror(EISDIR));
+  if (!S_ISREG(st.st_mode)) {  // FIFO, <(process substitution), device: no seeking back
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) throw InputError(path + ": cannot open: " + std::strerror(errno));
+    return open_stream(fd, path, opts);
+  }
   FILE* f = std::fopen(path.c_str(), "rb");
   if (!f) throw InputError(path + ": cannot open: " + std::strerror(errno));
   setvbuf(f, nullptr, _IOFBF, 1 << 20);
