@@ -3,7 +3,7 @@
 # plain libpcap read loop on the large benchmark trace, in alternating pairs.
 #
 #   bench/run-pipeline.sh [--ncopies N] [--runs R] [--trace PATH] [--build DIR]
-#                         [--composition XML] [--max-ratio X]
+#                         [--composition XML] [-D name=value]... [--max-ratio X]
 #
 #   --ncopies N     copies of every seed capture in the trace (default 32: ~3.4 M
 #                   packets, 1.1 GB; 2-4 is enough for a quick run)
@@ -11,7 +11,9 @@
 #   --trace PATH    trace to use; built there with make-bench-trace.sh when missing
 #                   (default /tmp/netloom-bench-nN.pcap, reused across runs)
 #   --build DIR     build tree holding netloom and bench/bench_plain_loop (default build)
-#   --composition   composition to time (default compositions/count.xml)
+#   --composition   composition to time (default compositions/count.xml); it gets
+#                   -D input=TRACE -D out=WORKDIR/out, and prints its packet count
+#   -D name=value   an extra deployment variable for the composition (repeatable)
 #   --max-ratio X   exit 1 when the median paired ratio netloom/plain exceeds X
 #
 # Needs bash, awk, GNU date and, for peak RSS, /usr/bin/time (GNU time); no python
@@ -27,6 +29,7 @@ runs=5
 trace=
 build=$root/build
 composition=$root/compositions/count.xml
+extra_defines=
 max_ratio=
 
 usage() { sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
@@ -37,6 +40,7 @@ while [ $# -gt 0 ]; do
     --trace) trace=${2:?}; shift 2 ;;
     --build) build=${2:?}; shift 2 ;;
     --composition) composition=${2:?}; shift 2 ;;
+    -D) extra_defines="$extra_defines -D ${2:?}"; shift 2 ;;
     --max-ratio) max_ratio=${2:?}; shift 2 ;;
     -h|--help) usage ;;
     *) echo "run-pipeline.sh: unknown argument '$1'" >&2; usage ;;
@@ -102,13 +106,14 @@ for i in $(seq 1 "$runs"); do
   run plain "$plain" "$trace"
   p_secs=$secs; p_rss=$rss_kb
   p_packets=$(sed -n 's/.*packets=\([0-9]*\).*/\1/p' "$work/plain.out")
-  rm -f "$work/out.json"
-  run netloom "$netloom" run "$composition" -D "input=$trace" -D "out=$work/out.json" -q
+  rm -rf "$work/out"
+  run netloom "$netloom" run "$composition" -D "input=$trace" -D "out=$work/out" $extra_defines
   n_secs=$secs; n_rss=$rss_kb
-  n_packets=$(grep -o '"packets"[[:space:]]*:[[:space:]]*[0-9]*' "$work/out.json" 2>/dev/null | head -n 1 | grep -o '[0-9]*$' || true)
+  # The run summary: "netloom: X finished in S s: N packets from the sources"
+  n_packets=$(sed -n 's/.* finished in .*: \([0-9]*\) packets from the sources.*/\1/p' "$work/netloom.err" | head -n 1)
   if [ -z "$p_packets" ] || [ "$p_packets" != "$n_packets" ]; then
-    echo "run-pipeline.sh: packet counts differ: plain loop ${p_packets:-?}, netloom ${n_packets:-?} ($work/out.json)" >&2
-    cat "$work/out.json" >&2 2>/dev/null || true
+    echo "run-pipeline.sh: packet counts differ: plain loop ${p_packets:-?}, netloom ${n_packets:-?}" >&2
+    cat "$work/netloom.err" >&2 2>/dev/null || true
     exit 3
   fi
   packets=$p_packets

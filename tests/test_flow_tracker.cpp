@@ -280,6 +280,24 @@ TEST(FlowTracker, UdpIdleAndSingleton) {
   EXPECT_EQ(r.v("active_flows"), 0u);
 }
 
+TEST(FlowTracker, InterimRecordsOfLongFlows) {
+  // A UDP flow with a datagram every second for 10 s, interim records every 4 s
+  // of packet time: at 4 s and 8 s, each a snapshot of the flow so far; then the
+  // final record at the end of input.
+  Tracker r({{"interim", std::int64_t{4} * static_cast<std::int64_t>(kSec)}});
+  for (std::uint64_t i = 0; i < 10; ++i) r.feed(make_batch({{100 * kSec + i * kSec, dgram(C, 5000, S, 5001, 10)}}));
+  r.flush();
+  ASSERT_EQ(r.out.records.size(), 3u);
+  EXPECT_EQ(r.out.records[0].end, FlowEnd::interim);
+  EXPECT_EQ(r.out.records[0].udp[0].pkts_all, 4u);  // packets at 100..103 s, before the 104 s boundary
+  EXPECT_EQ(r.out.records[1].end, FlowEnd::interim);
+  EXPECT_EQ(r.out.records[1].udp[0].pkts_all, 8u);
+  EXPECT_EQ(r.out.records[2].end, FlowEnd::end_of_input);
+  EXPECT_EQ(r.out.records[2].udp[0].pkts_all, 10u);
+  EXPECT_EQ(r.out.records[0].id, r.out.records[2].id);
+  EXPECT_EQ(r.v("flows_closed"), 1u);
+}
+
 TEST(FlowTracker, HalfDuplexClosesOnClientPayloadWithoutServerSyn) {
   Tracker r;
   r.feed(make_batch({{kSec, seg(C, 1, S, 80, kTcpSyn, 7, 0)},

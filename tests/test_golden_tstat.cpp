@@ -64,7 +64,7 @@ Log read_log(const fs::path& file) {
   return log;
 }
 
-enum class Cmp { exact, ms, rtt };
+enum class Cmp { exact, ms, sec, rtt };
 struct Column {
   const char* name;
   Cmp how;
@@ -82,21 +82,24 @@ const Column kTcpColumns[] = {
     {"first", Cmp::ms},          {"last", Cmp::ms},           {"durat", Cmp::ms},
     {"c_first", Cmp::ms},        {"s_first", Cmp::ms},        {"c_last", Cmp::ms},
     {"s_last", Cmp::ms},         {"c_first_ack", Cmp::ms},    {"s_first_ack", Cmp::ms},
-    {"c_isint", Cmp::exact},     {"s_isint", Cmp::exact},     {"c_rtt_avg", Cmp::rtt},
+    {"c_isint", Cmp::exact},     {"s_isint", Cmp::exact},     {"c_iscrypto", Cmp::exact},
+    {"s_iscrypto", Cmp::exact},  {"c_rtt_avg", Cmp::rtt},
     {"c_rtt_min", Cmp::rtt},     {"c_rtt_max", Cmp::rtt},     {"c_rtt_cnt", Cmp::exact},
     {"c_ttl_min", Cmp::exact},   {"c_ttl_max", Cmp::exact},   {"s_rtt_avg", Cmp::rtt},
     {"s_rtt_min", Cmp::rtt},     {"s_rtt_max", Cmp::rtt},     {"s_rtt_cnt", Cmp::exact},
     {"s_ttl_min", Cmp::exact},   {"s_ttl_max", Cmp::exact},
 };
 const Column kUdpColumns[] = {
-    {"c_first_abs", Cmp::ms}, {"c_bytes_all", Cmp::exact}, {"c_pkts_all", Cmp::exact}, {"c_isint", Cmp::exact},
-    {"s_first_abs", Cmp::ms}, {"s_bytes_all", Cmp::exact}, {"s_pkts_all", Cmp::exact}, {"s_isint", Cmp::exact},
+    {"c_first_abs", Cmp::ms}, {"c_durat", Cmp::sec},  {"c_bytes_all", Cmp::exact}, {"c_pkts_all", Cmp::exact},
+    {"c_isint", Cmp::exact},  {"c_iscrypto", Cmp::exact}, {"s_first_abs", Cmp::ms}, {"s_durat", Cmp::sec},
+    {"s_bytes_all", Cmp::exact}, {"s_pkts_all", Cmp::exact}, {"s_isint", Cmp::exact}, {"s_iscrypto", Cmp::exact},
 };
 
 bool same(const std::string& a, const std::string& b, Cmp how) {
   if (how == Cmp::exact) return a == b;
   double x = std::stod(a), y = std::stod(b);
   if (how == Cmp::ms) return std::fabs(x - y) <= 0.0015;
+  if (how == Cmp::sec) return std::fabs(x - y) <= 0.0000015;
   return std::fabs(x - y) <= std::max(0.1, 0.01 * std::fabs(y));  // RTT: 1 % or 0.1 ms
 }
 

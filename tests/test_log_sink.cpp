@@ -501,10 +501,13 @@ TEST_F(LogSinkTest, ExternalAndOtherFlowsAreCountedNotLogged) {
   ext.internal = {false, false};
   FlowRecord icmp = udp_v6();
   icmp.key.l4_proto = 58;
-  r->feed({ext, icmp, udp_v6()});
+  FlowRecord interim = udp_v6();
+  interim.end = FlowEnd::interim;
+  r->feed({ext, icmp, interim, udp_v6()});
   r->flush();
   EXPECT_EQ(r->ctx.value("external"), 1u);
   EXPECT_EQ(r->ctx.value("other"), 1u);
+  EXPECT_EQ(r->ctx.value("interim"), 1u);
   EXPECT_EQ(r->ctx.value("udp"), 1u);
   EXPECT_EQ(slurp(d / "log_udp_complete"), std::string(kUdpHeader) + kUdp6Line);
 

@@ -68,6 +68,7 @@ class LogSink final : public Block {
                   {"udp", "lines written to log_udp_complete"},
                   {"external", "flows not logged: both endpoints external"},
                   {"other", "records of another L4 protocol (not logged)"},
+                  {"interim", "interim records of flows still open (not logged: the logs hold closed flows)"},
                   {"bytes_written", "bytes of log text written (before compression)"},
                   {"write_errors", "failed writes (files that could not be created, written or closed)"}};
     i.threading = Threading::serial;
@@ -98,6 +99,7 @@ class LogSink final : public Block {
     c_.udp = &ctx.counter("udp");
     c_.external = &ctx.counter("external");
     c_.other = &ctx.counter("other");
+    c_.interim = &ctx.counter("interim");
     c_.bytes = &ctx.counter("bytes_written");
     c_.errors = &ctx.counter("write_errors");
 
@@ -126,6 +128,10 @@ class LogSink final : public Block {
     std::string first_error;
     for (const FlowRecord& r : batch.records) {
       if (r.last_ns > now_) now_ = r.last_ns;
+      if (r.end == FlowEnd::interim) {
+        c_.interim->add();
+        continue;
+      }
       const std::uint8_t l4 = r.key.l4_proto;
       if (l4 != 6 && l4 != 17) {
         c_.other->add();
@@ -278,7 +284,7 @@ class LogSink final : public Block {
   }
 
   struct {
-    Counter *tcp_complete, *tcp_nocomplete, *udp, *external, *other, *bytes, *errors;
+    Counter *tcp_complete, *tcp_nocomplete, *udp, *external, *other, *interim, *bytes, *errors;
   } c_{};
   std::string dir_;
   Format format_ = Format::tstat;

@@ -27,7 +27,7 @@ struct FlowKey {
 
 // Why a flow record was emitted.
 enum class FlowEnd : std::uint8_t {
-  interim = 0,       // periodic record of a flow that is still open
+  open = 0,          // not closed (a record still being built)
   fin = 1,           // both FINs acknowledged (TCP)
   rst = 2,           // a RST (TCP)
   idle = 3,          // idle timeout
@@ -35,6 +35,7 @@ enum class FlowEnd : std::uint8_t {
   end_of_input = 5,  // still open when the input ended
   evicted = 6,       // the flow table was full
   half_duplex = 7,   // client payload while the server never sent a SYN (TCP)
+  interim = 8,       // periodic snapshot of a flow that is still open
 };
 
 // One direction of a TCP connection: Tstat's log_tcp_complete fields.
@@ -82,7 +83,7 @@ struct FlowRecord {
   FlowKey key;
   std::uint64_t id = 0;  // per tracker instance, in order of creation
   std::uint64_t first_ns = 0, last_ns = 0;
-  FlowEnd end = FlowEnd::interim;
+  FlowEnd end = FlowEnd::open;
   bool complete = false;            // TCP: Tstat's complete (log_tcp_complete) vs nocomplete
   std::array<bool, 2> internal{};   // [0] client, [1] server: inside the -N networks
   std::array<bool, 2> crypto{};     // address anonymised in logs
