@@ -1,12 +1,17 @@
 #!/usr/bin/env bash
 # The main job on the capture shipped in the repo: installs what is missing,
-# builds Release into build/, runs the pipeline and says where the output is.
+# builds Release into build/, tracks every TCP/UDP flow of data/demo.pcap the
+# way Tstat does and writes Tstat's logs, then says where they are.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/deps.sh
 ./scripts/build.sh build
-mkdir -p out
-./build/netloom run compositions/count.xml -D input=data/demo.pcap -D out=out/counts.json
+out=out/demo
+rm -rf "$out"
+./build/netloom run compositions/flows.xml -D input=data/demo.pcap -D out="$out"
+dir=$(find "$out" -mindepth 1 -maxdepth 1 -type d | head -n 1)
 echo
-echo "netloom: output written to $(pwd)/out/counts.json"
-cat out/counts.json
+echo "netloom: Tstat-format logs written to $(pwd)/$dir:"
+for f in "$dir"/log_*; do
+  printf '  %-22s %5d flows\n' "$(basename "$f")" "$(($(wc -l <"$f") - 1))"
+done
