@@ -212,3 +212,18 @@ TEST(Cli, SigintOnAStreamLeavesCompleteGzipLogs) {
   EXPECT_EQ(lines["log_tcp_nocomplete"], 5);
   EXPECT_EQ(lines["log_udp_complete"], 26);
 }
+
+// The logs do not depend on how many threads ran the graph.
+TEST(Cli, FlowLogsAreIdenticalOnOneAndTwoThreads) {
+  TempDir d;
+  for (const char* t : {"1", "2"}) {
+    auto r = run({kBin, "run", kSrc + "/compositions/flows.xml", "-q", "-t", t, "-D",
+                  "input=" + kSrc + "/data/demo.pcap", "-D", "out=" + d / t, "-D", "layout=flat"});
+    ASSERT_EQ(r.status, 0) << r.err;
+  }
+  for (const char* name : {"log_tcp_complete", "log_tcp_nocomplete", "log_udp_complete"}) {
+    auto one = netloom::test::slurp(d / (std::string("1/") + name));
+    EXPECT_GT(one.size(), 500u) << name;
+    EXPECT_EQ(one, netloom::test::slurp(d / (std::string("2/") + name))) << name;
+  }
+}
