@@ -463,7 +463,14 @@ TEST(FlowTracker, SynFloodStaysWithinTheCap) {
   // ~1.3 KiB) plus slack; 1 M open flows would need ten times that.
   std::cout << "RSS growth " << (rss1 - rss0) / 1024 << " MiB for " << kCap << " open flows (sizeof(FlowRecord) "
             << sizeof(FlowRecord) << ")\n";
+#if defined(__SANITIZE_ADDRESS__)
+  // AddressSanitizer's redzones and quarantine make RSS meaningless here; the
+  // active-flow and eviction counts above still hold.
+  (void)rss1;
+  (void)rss0;
+#else
   EXPECT_LT(rss1 - rss0, static_cast<long>(kCap * 2 + 32 * 1024));
+#endif
 }
 
 // ---------------------------------------------------------------------------
