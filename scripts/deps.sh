@@ -7,6 +7,7 @@ PACKAGES=(
   libpcap-dev libpugixml-dev libtbb-dev libboost-dev libboost-filesystem-dev zlib1g-dev
   libcli11-dev libwiretap-dev libwsutil-dev libglib2.0-dev
   libgtest-dev libgmock-dev libbenchmark-dev
+  libhyperscan-dev
 )
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -18,6 +18,7 @@
 
 #include "decode/decode.hpp"
 #include "block_harness.hpp"
+#include "capture_batches.hpp"
 #include "netloom/netloom.hpp"
 #include "pcap_builder.hpp"
 #include "pcapio.hpp"
@@ -521,27 +522,7 @@ void read_tstat_log(const fs::path& file, const char* kind, bool udp, FlowSet& o
 FlowSet netloom_flows(const fs::path& capture, const std::string& gc_trigger) {
   Tracker r({{"gc_trigger", gc_trigger}});
   r.out.keep_batches = false;
-  auto reader = pcapio::open_capture(capture.string());
-  pcapio::RawRecord rec;
-  auto b = std::make_shared<PacketBatch>();
-  auto deliver = [&] {
-    if (!b->packets.empty()) r.feed(b);
-    b = std::make_shared<PacketBatch>();
-  };
-  try {
-    while (reader->next(rec) == pcapio::ReadResult::record) {
-      if (b->room() < rec.caplen) {
-        deliver();
-        b->buffer.reserve(std::max<std::size_t>(1 << 20, rec.caplen));
-      }
-      Packet& p = pcapio::append_record(*b, rec);
-      decode::decode_packet(p);
-      if (b->packets.size() == 256) deliver();
-    }
-  } catch (const InputError&) {
-    // damaged tail: what was valid is already in the batches
-  }
-  deliver();
+  test::for_each_batch(capture, [&](std::shared_ptr<PacketBatch> b) { r.feed(b); });
   r.flush();
   FlowSet s;
   for (const FlowRecord& f : r.out.records) {

@@ -272,8 +272,11 @@ TEST_F(LogSinkTest, DescribesItself) {
   BlockInfo i = plugin().factory().info();
   EXPECT_EQ(i.type, "LogSink");
   EXPECT_EQ(i.threading, Threading::serial);
-  ASSERT_EQ(i.inputs.size(), 1u);
+  ASSERT_EQ(i.inputs.size(), 2u);
   EXPECT_EQ(i.inputs[0].type, "FlowBatch");
+  EXPECT_EQ(i.inputs[1].type, "PacketBatch");
+  EXPECT_FALSE(i.inputs[0].required);
+  EXPECT_FALSE(i.inputs[1].required);
   EXPECT_TRUE(i.outputs.empty());
   std::vector<std::string> counters;
   for (const auto& c : i.counters) counters.push_back(c.name);

@@ -44,7 +44,12 @@ class LogSink final : public Block {
         "time; `flat` writes into `dir` itself. Flows whose both endpoints are external are not logged "
         "(as in Tstat) unless `log_external`. Layer-7 columns that no classifier fills yet carry Tstat's "
         "values for a flow without such data. See docs/logs.md.";
-    i.inputs = {in<FlowBatch>("in", "records of closed flows, in close order")};
+    // Two ways in: records (a flow tracker's `records` port), or the packet
+    // stream after the classifiers, whose `closed` flow events carry every
+    // label the classifiers set. Connect one of them.
+    i.inputs = {in<FlowBatch>("in", "records of closed flows, in close order").optional(),
+                in<PacketBatch>("flows", "packets with flow events (after classifiers): closed flows are logged")
+                    .optional()};
     i.params = {
         required_param("dir", ParamType::string, "output directory (created if missing)"),
         param<std::string>("format", "tstat", "tstat: Tstat's space-separated logs; json: JSON lines; csv: CSV "
@@ -122,60 +127,67 @@ class LogSink final : public Block {
     if (rotate_ns_) ctx.add_timer(0, rotate_ns_);
   }
 
-  void receive(unsigned, const MessagePtr& msg, Emit&) override {
-    const auto& batch = msg->as<FlowBatch>();
+  void receive(unsigned port, const MessagePtr& msg, Emit&) override {
     if (msg->clock_ns > now_) now_ = msg->clock_ns;
     std::string first_error;
-    for (const FlowRecord& r : batch.records) {
-      if (r.last_ns > now_) now_ = r.last_ns;
-      if (r.end == FlowEnd::interim) {
-        c_.interim->add();
-        continue;
-      }
-      const std::uint8_t l4 = r.key.l4_proto;
-      if (l4 != 6 && l4 != 17) {
-        c_.other->add();
-        continue;
-      }
-      if (!log_external_ && !r.internal[0] && !r.internal[1]) {
-        c_.external->add();
-        continue;
-      }
-      if (open_ && rotate_ns_ && now_ >= next_rotation_) {
-        std::string e = close_all_collect();
-        if (first_error.empty()) first_error = e;
-      }
-      if (!open_) {
-        try {
-          // The first directory is named after the first flow's first packet,
-          // later ones after the packet time that crossed the rotation boundary.
-          open_all(dirs_ == 0 && r.first_ns ? r.first_ns : now_);
-        } catch (const InputError& e) {
-          if (first_error.empty()) first_error = e.what();
-          continue;  // counted in write_errors; the record cannot be written
-        }
-      }
-      Kind k;
-      if (l4 == 17) {
-        k = Kind::udp_complete;
-        c_.udp->add();
-      } else if (r.complete) {
-        k = Kind::tcp_complete;
-        c_.tcp_complete->add();
-      } else {
-        k = Kind::tcp_nocomplete;
-        c_.tcp_nocomplete->add();
-      }
-      std::string& buf = bufs_[static_cast<int>(k)];
-      logs::RowWriter w(buf, format_);
-      if (k == Kind::udp_complete)
-        logs::format_udp(w, names_[static_cast<int>(k)], r);
-      else
-        logs::format_tcp(w, names_[static_cast<int>(k)], r, mask_, k == Kind::tcp_complete);
-      if (buf.size() >= kWriteChunk) write_out(static_cast<int>(k), first_error);
+    if (port == 0) {
+      for (const FlowRecord& r : msg->as<FlowBatch>().records) write_record(r, first_error);
+    } else {
+      for (const FlowEvent& ev : msg->as<PacketBatch>().events)
+        if (ev.kind == FlowEvent::Kind::closed && ev.flow) write_record(ev.flow->record, first_error);
     }
     for (int k = 0; k < kKinds; ++k) write_out(k, first_error);
     if (!first_error.empty()) throw InputError(first_error);
+  }
+
+  // One record to its log (or to a counter saying why it is not logged).
+  void write_record(const FlowRecord& r, std::string& first_error) {
+    if (r.last_ns > now_) now_ = r.last_ns;
+    if (r.end == FlowEnd::interim) {
+      c_.interim->add();
+      return;
+    }
+    const std::uint8_t l4 = r.key.l4_proto;
+    if (l4 != 6 && l4 != 17) {
+      c_.other->add();
+      return;
+    }
+    if (!log_external_ && !r.internal[0] && !r.internal[1]) {
+      c_.external->add();
+      return;
+    }
+    if (open_ && rotate_ns_ && now_ >= next_rotation_) {
+      std::string e = close_all_collect();
+      if (first_error.empty()) first_error = e;
+    }
+    if (!open_) {
+      try {
+        // The first directory is named after the first flow's first packet,
+        // later ones after the packet time that crossed the rotation boundary.
+        open_all(dirs_ == 0 && r.first_ns ? r.first_ns : now_);
+      } catch (const InputError& e) {
+        if (first_error.empty()) first_error = e.what();
+        return;  // counted in write_errors; the record cannot be written
+      }
+    }
+    Kind k;
+    if (l4 == 17) {
+      k = Kind::udp_complete;
+      c_.udp->add();
+    } else if (r.complete) {
+      k = Kind::tcp_complete;
+      c_.tcp_complete->add();
+    } else {
+      k = Kind::tcp_nocomplete;
+      c_.tcp_nocomplete->add();
+    }
+    std::string& buf = bufs_[static_cast<int>(k)];
+    logs::RowWriter w(buf, format_);
+    if (k == Kind::udp_complete)
+      logs::format_udp(w, names_[static_cast<int>(k)], r);
+    else
+      logs::format_tcp(w, names_[static_cast<int>(k)], r, mask_, k == Kind::tcp_complete);
+    if (buf.size() >= kWriteChunk) write_out(static_cast<int>(k), first_error);
   }
 
   void on_timer(unsigned, std::uint64_t now_ns, Emit&) override {

@@ -234,4 +234,17 @@ inline MessagePtr PacketBatch::clone() const {
   return c;
 }
 
+// Walks a batch in stream order: every flow event just before the packet it
+// precedes (FlowEvent::at), then the events placed after the last packet.
+// What a classifier needs: a flow's `closed` event comes after its packets.
+template <class OnPacket, class OnEvent>
+void for_each_in_stream_order(const PacketBatch& b, OnPacket&& on_packet, OnEvent&& on_event) {
+  std::size_t ev = 0;
+  for (std::size_t i = 0; i < b.packets.size(); ++i) {
+    for (; ev < b.events.size() && b.events[ev].at <= i; ++ev) on_event(b.events[ev]);
+    on_packet(b.packets[i]);
+  }
+  for (; ev < b.events.size(); ++ev) on_event(b.events[ev]);
+}
+
 }  // namespace netloom

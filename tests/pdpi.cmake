@@ -1,0 +1,8 @@
+# PDPI (blocks/classifiers/pdpi_*): the signature parser, every shipped
+# signature on hand-built payloads, and accuracy on the dev captures.
+netloom_test(test_pdpi SOURCES ${NETLOOM_TEST_SOURCE_DIR}/test_pdpi.cpp
+             LIBS netloom_pdpi_sigs netloom::sdk netloom::composition netloom::pcapio netloom::decode
+                  Boost::filesystem ${CMAKE_DL_LIBS})
+target_compile_definitions(test_pdpi PRIVATE
+  NETLOOM_PDPI_SIGNATURES="${NETLOOM_SOURCE_ROOT}/blocks/classifiers/signatures/tstat.sig")
+add_dependencies(test_pdpi netloom_pdpi netloom_flow)
