@@ -8,6 +8,7 @@
 #include <atomic>
 #include <csignal>
 #include <map>
+#include <sstream>
 #include <chrono>
 #include <filesystem>
 #include <regex>
@@ -226,4 +227,28 @@ TEST(Cli, FlowLogsAreIdenticalOnOneAndTwoThreads) {
     EXPECT_GT(one.size(), 500u) << name;
     EXPECT_EQ(one, netloom::test::slurp(d / (std::string("2/") + name))) << name;
   }
+}
+
+// compositions/tstat.xml end to end: the classifiers' verdicts reach the logs.
+// data/demo.labels.csv (the synthesizer's ground truth) has 18 DNS and 5 QUIC
+// flows; Tstat's udp_type codes are 19 (DNS) and 27 (QUIC).
+TEST(Cli, TstatCompositionLogsClassifierCodes) {
+  TempDir d;
+  auto r = run({kBin, "run", kSrc + "/compositions/tstat.xml", "-q", "-D", "input=" + kSrc + "/data/demo.pcap",
+                "-D", "out=" + d / "logs", "-D", "layout=flat"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  std::map<std::string, int> types;  // "c_type s_type" -> flows
+  std::istringstream log(netloom::test::slurp(d / "logs/log_udp_complete"));
+  std::string line;
+  std::getline(log, line);  // header
+  while (std::getline(log, line)) {
+    std::istringstream f(line);
+    std::vector<std::string> v;
+    for (std::string t; f >> t;) v.push_back(t);
+    ASSERT_GE(v.size(), 18u);
+    ++types[v[8] + " " + v[17]];
+  }
+  EXPECT_EQ(types["19 19"], 18);
+  EXPECT_EQ(types["27 27"], 5);
+  EXPECT_EQ(types["0 0"], 2);  // NTP: no Tstat udp_type
 }
