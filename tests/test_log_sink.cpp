@@ -447,10 +447,12 @@ TEST_F(LogSinkTest, GzipIsCompleteAfterDestruction) {
 TEST_F(LogSinkTest, JsonLines) {
   fs::path d = scratch("json");
   auto r = start({{"dir", d.string()}, {"layout", std::string("flat")}, {"format", std::string("json")}});
-  r->feed({tcp_nocomplete(), udp_v6(), tcp_complete()});
+  FlowRecord v6 = udp_v6();
+  v6.labels.app = "LLMNR \"v6\"";  // a name that needs escaping
+  r->feed({tcp_nocomplete(), v6, tcp_complete()});
   r->flush();
   EXPECT_EQ(slurp(d / "log_tcp_nocomplete.jsonl"),
-            "{\"proto\":\"tcp\",\"complete\":false,\"c_ip\":\"10.0.2.15\",\"c_port\":50202,\"c_pkts_all\":1,"
+            "{\"proto\":\"tcp\",\"complete\":false,\"app\":null,\"c_ip\":\"10.0.2.15\",\"c_port\":50202,\"c_pkts_all\":1,"
             "\"c_rst_cnt\":0,\"c_ack_cnt\":0,\"c_ack_cnt_p\":0,\"c_bytes_uniq\":0,\"c_pkts_data\":0,"
             "\"c_bytes_all\":0,\"c_pkts_retx\":0,\"c_bytes_retx\":0,\"c_pkts_ooo\":0,\"c_syn_cnt\":1,"
             "\"c_fin_cnt\":0,\"s_ip\":\"61.238.173.128\",\"s_port\":57648,\"s_pkts_all\":1,\"s_rst_cnt\":1,"
@@ -461,38 +463,42 @@ TEST_F(LogSinkTest, JsonLines) {
             "\"s_first_ack\":0.000000,\"c_isint\":1,\"s_isint\":1,\"c_iscrypto\":0,\"s_iscrypto\":0,"
             "\"con_t\":0,\"p2p_t\":0,\"http_t\":0}\n");
   EXPECT_EQ(slurp(d / "log_udp_complete.jsonl"),
-            "{\"proto\":\"udp\",\"complete\":true,\"c_ip\":\"fe80::c50d:519f:96a4:e108\",\"c_port\":63717,"
+            "{\"proto\":\"udp\",\"complete\":true,\"app\":\"LLMNR \\\"v6\\\"\",\"c_ip\":\"fe80::c50d:519f:96a4:e108\","
+            "\"c_port\":63717,"
             "\"c_first_abs\":12529.920000,\"c_durat\":0.000000,\"c_bytes_all\":29,\"c_pkts_all\":1,"
             "\"c_isint\":1,\"c_iscrypto\":0,\"c_type\":19,\"s_ip\":\"ff02::1:3\",\"s_port\":5355,"
             "\"s_first_abs\":0.000000,\"s_durat\":0.000000,\"s_bytes_all\":0,\"s_pkts_all\":0,\"s_isint\":1,"
             "\"s_iscrypto\":0,\"s_type\":0,\"fqdn\":null,\"quic_SNI\":null,\"quic_UA\":null,"
             "\"quic_c_vers\":null,\"quic_s_vers\":null,\"quic_zero_rtt\":0,\"quic_ech\":0}\n");
   std::string tcp = slurp(d / "log_tcp_complete.jsonl");
-  EXPECT_TRUE(tcp.starts_with("{\"proto\":\"tcp\",\"complete\":true,\"c_ip\":\"10.0.2.15\",")) << tcp;
+  EXPECT_TRUE(tcp.starts_with("{\"proto\":\"tcp\",\"complete\":true,\"app\":null,\"c_ip\":\"10.0.2.15\",")) << tcp;
   EXPECT_NE(tcp.find(",\"c_rtt_avg\":77.422086,\"c_rtt_min\":0.131000,"), std::string::npos);
   EXPECT_NE(tcp.find(",\"http_res\":null,\"c_pkts_push\":1,"), std::string::npos);
   EXPECT_NE(tcp.find(",\"req_tm\":0.0,\"res_tm\":0.0,"), std::string::npos);
   EXPECT_TRUE(tcp.ends_with(",\"dns_enc\":0}\n"));
-  EXPECT_EQ(std::count(tcp.begin(), tcp.end(), ':'), 136);  // 134 columns + proto + complete
+  EXPECT_EQ(std::count(tcp.begin(), tcp.end(), ':'), 137);  // 134 columns + proto + complete + app
   EXPECT_FALSE(fs::exists(d / "log_tcp_complete"));
 }
 
 TEST_F(LogSinkTest, CsvHeaderAndRow) {
   fs::path d = scratch("csv");
   auto r = start({{"dir", d.string()}, {"layout", std::string("flat")}, {"format", std::string("csv")}});
-  r->feed({udp_sip(), tcp_nocomplete()});
+  FlowRecord sip = udp_sip();
+  sip.labels.app = "SIP, over UDP";  // a name that needs quoting
+  r->feed({sip, tcp_nocomplete()});
   r->flush();
   EXPECT_EQ(slurp(d / "log_udp_complete.csv"),
             "c_ip,c_port,c_first_abs,c_durat,c_bytes_all,c_pkts_all,c_isint,c_iscrypto,c_type,s_ip,s_port,"
             "s_first_abs,s_durat,s_bytes_all,s_pkts_all,s_isint,s_iscrypto,s_type,fqdn,quic_SNI,quic_UA,"
-            "quic_c_vers,quic_s_vers,quic_zero_rtt,quic_ech\n"
+            "quic_c_vers,quic_s_vers,quic_zero_rtt,quic_ech,app\n"
             "10.35.40.22,2944,1228468937630.923096,109.251008,5058,65,1,0,0,10.23.1.42,2944,"
-            "1228468937633.502930,109.250691,13052,65,1,0,0,,,,,,0,0\n");
+            "1228468937633.502930,109.250691,13052,65,1,0,0,,,,,,0,0,\"SIP, over UDP\"\n");
   std::string noc = slurp(d / "log_tcp_nocomplete.csv");
   EXPECT_EQ(noc.substr(0, 30), "c_ip,c_port,c_pkts_all,c_rst_c");
   std::string row = noc.substr(noc.find('\n') + 1);
   std::string expect = kTcpNocompleteLine;
   std::replace(expect.begin(), expect.end(), ' ', ',');
+  expect.insert(expect.size() - 1, ",");  // no application name: empty last field
   EXPECT_EQ(row, expect);
   EXPECT_TRUE(fs::exists(d / "log_tcp_complete.csv"));
 }

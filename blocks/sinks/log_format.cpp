@@ -124,7 +124,7 @@ std::string header(Format f, Kind k, unsigned mask) {
       if (i) h += ',';
       h += n[i];
     }
-    h += '\n';
+    h += ",app\n";  // the classifiers' application name, beside Tstat's numeric codes
     return h;
   }
   h += '#';
@@ -150,13 +150,21 @@ std::string header(Format f, Kind k, unsigned mask) {
 
 // ---- RowWriter --------------------------------------------------------------
 
-void RowWriter::begin(const std::vector<std::string_view>& names, std::string_view proto, bool complete) {
+void RowWriter::begin(const std::vector<std::string_view>& names, std::string_view proto, bool complete,
+                      std::string_view app) {
   names_ = &names;
   col_ = 0;
+  app_ = app;
   if (f_ == Format::json) {
     out_ += "{\"proto\":\"";
     out_ += proto;
     out_ += complete ? "\",\"complete\":true" : "\",\"complete\":false";
+    out_ += ",\"app\":";
+    if (app.empty()) {
+      out_ += "null";
+    } else {
+      json_string(app);
+    }
   }
 }
 
@@ -165,6 +173,10 @@ void RowWriter::end() {
     throw std::logic_error("log row has " + std::to_string(col_) + " columns, header " +
                            std::to_string(names_->size()));
   if (f_ == Format::json) out_ += '}';
+  if (f_ == Format::csv) {
+    out_ += ',';
+    csv_string(app_);
+  }
   out_ += '\n';
 }
 
@@ -230,21 +242,27 @@ void RowWriter::str(std::string_view s) {
   sep();
   if (f_ == Format::tstat) {
     out_ += s;  // Tstat writes strings raw
+  } else if (f_ == Format::csv) {
+    csv_string(s);
+  } else {
+    json_string(s);
+  }
+}
+
+void RowWriter::csv_string(std::string_view s) {
+  if (s.find_first_of(",\"\r\n") == std::string_view::npos) {
+    out_ += s;
     return;
   }
-  if (f_ == Format::csv) {
-    if (s.find_first_of(",\"\r\n") == std::string_view::npos) {
-      out_ += s;
-      return;
-    }
-    out_ += '"';
-    for (char c : s) {
-      if (c == '"') out_ += '"';
-      out_ += c;
-    }
-    out_ += '"';
-    return;
+  out_ += '"';
+  for (char c : s) {
+    if (c == '"') out_ += '"';
+    out_ += c;
   }
+  out_ += '"';
+}
+
+void RowWriter::json_string(std::string_view s) {
   out_ += '"';
   for (unsigned char c : s) {
     switch (c) {
@@ -309,7 +327,7 @@ double rtt_stdev_ms(const TcpDirStats& d) {
 
 void format_tcp(RowWriter& w, const std::vector<std::string_view>& names, const FlowRecord& r, unsigned mask,
                 bool complete) {
-  w.begin(names, "tcp", complete);
+  w.begin(names, "tcp", complete, r.labels.app);
   const FlowKey& k = r.key;
   for (int d = 0; d < 2; ++d) {
     const TcpDirStats& t = r.tcp[d];
@@ -428,7 +446,7 @@ void format_tcp(RowWriter& w, const std::vector<std::string_view>& names, const 
 }
 
 void format_udp(RowWriter& w, const std::vector<std::string_view>& names, const FlowRecord& r) {
-  w.begin(names, "udp", true);
+  w.begin(names, "udp", true, r.labels.app);
   const FlowKey& k = r.key;
   for (int d = 0; d < 2; ++d) {
     const UdpDirStats& u = r.udp[d];

@@ -35,7 +35,9 @@ std::string header(Format f, Kind k, unsigned mask);
 class RowWriter {
  public:
   RowWriter(std::string& out, Format f) : out_(out), f_(f) {}
-  void begin(const std::vector<std::string_view>& names, std::string_view proto, bool complete);
+  // JSON and CSV rows also carry `app` (the classifiers' application name).
+  void begin(const std::vector<std::string_view>& names, std::string_view proto, bool complete,
+             std::string_view app = {});
   void end();  // newline; throws std::logic_error if the column count is off
 
   void u(std::uint64_t v);                  // unsigned integer
@@ -47,7 +49,10 @@ class RowWriter {
 
  private:
   void sep();
+  void csv_string(std::string_view s);
+  void json_string(std::string_view s);
   std::string& out_;
+  std::string_view app_;
   Format f_;
   const std::vector<std::string_view>* names_ = nullptr;
   std::size_t col_ = 0;
