@@ -50,11 +50,14 @@ Trace synthetic_mix() {
       f = eth(kEtherVlan, vlan(100, kEtherIpv4, ipv4("192.168.1.2", "8.8.8.8", kIpUdp, udp(port, 443, pay))));
     } else if (i % 40 == 19) {
       f = eth(kEtherIpv4, ipv4("10.1.1.1", "10.1.1.2", kIpUdp,
-                               udp(port, 4789, vxlan(1111, eth(kEtherIpv4, ipv4("172.16.0.1", "172.16.0.2", kIpTcp,
-                                                                                 tcp(port, 80, kTcpAck, pay)))))));
+                               udp(port, 4789,
+                                   vxlan(1111, eth(kEtherIpv4, ipv4("172.16.0.1", "172.16.0.2", kIpTcp,
+                                                                    tcp(port, 80, kTcpAck, pay)))))));
     } else {
-      f = eth(kEtherIpv4, ipv4("10.2.2.2", "10.2.2.3", kIpUdp,
-                               udp(2152, 2152, gtpu(0x1234, ipv4("100.64.0.1", "1.1.1.1", kIpTcp, tcp(port, 443, kTcpAck, pay))))));
+      f = eth(kEtherIpv4,
+              ipv4("10.2.2.2", "10.2.2.3", kIpUdp,
+                   udp(2152, 2152,
+                       gtpu(0x1234, ipv4("100.64.0.1", "1.1.1.1", kIpTcp, tcp(port, 443, kTcpAck, pay))))));
     }
     t.frames.push_back(std::move(f));
   }
@@ -95,9 +98,9 @@ void run_trace(benchmark::State& state, Trace& t) {
     }
   }
   state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * t.packets.size()));
-  state.counters["ns_per_pkt"] = benchmark::Counter(
-      static_cast<double>(state.iterations() * t.packets.size()),
-      benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+  state.counters["ns_per_pkt"] =
+      benchmark::Counter(static_cast<double>(state.iterations() * t.packets.size()),
+                         benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
   state.counters["ip_share"] =
       static_cast<double>(ip) / static_cast<double>(state.iterations() * t.packets.size());
 }
@@ -112,8 +115,9 @@ void BM_DecodeIpv4TcpOnly(benchmark::State& state) {
   static Trace t = [] {
     Trace x;
     for (int i = 0; i < 1000; ++i)
-      x.frames.push_back(eth(kEtherIpv4, ipv4("10.0.0.1", "10.0.0.2", kIpTcp,
-                                              tcp(static_cast<std::uint16_t>(1024 + i), 80, kTcpAck, filler(100)))));
+      x.frames.push_back(
+          eth(kEtherIpv4, ipv4("10.0.0.1", "10.0.0.2", kIpTcp,
+                               tcp(static_cast<std::uint16_t>(1024 + i), 80, kTcpAck, filler(100)))));
     x.finish(1);
     return x;
   }();

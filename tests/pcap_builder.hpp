@@ -22,17 +22,15 @@ namespace netloom::testing {
 
 using Bytes = std::vector<std::uint8_t>;
 
-constexpr std::uint16_t kEtherIpv4 = 0x0800, kEtherIpv6 = 0x86DD, kEtherArp = 0x0806,
-                        kEtherVlan = 0x8100, kEtherQinQ = 0x88A8, kEtherMpls = 0x8847,
-                        kEtherPppoeDisc = 0x8863, kEtherPppoeSess = 0x8864, kEtherTeb = 0x6558;
+constexpr std::uint16_t kEtherIpv4 = 0x0800, kEtherIpv6 = 0x86DD, kEtherArp = 0x0806, kEtherVlan = 0x8100,
+                        kEtherQinQ = 0x88A8, kEtherMpls = 0x8847, kEtherPppoeDisc = 0x8863,
+                        kEtherPppoeSess = 0x8864, kEtherTeb = 0x6558;
 constexpr std::uint8_t kIpIcmp = 1, kIpIpip = 4, kIpTcp = 6, kIpUdp = 17, kIpIpv6 = 41, kIpGre = 47,
                        kIpEsp = 50, kIpAh = 51, kIpIcmpv6 = 58, kIpNoNext = 59, kIpSctp = 132,
                        kIp6HopByHop = 0, kIp6Routing = 43, kIp6Fragment = 44, kIp6DstOpts = 60;
-constexpr std::uint8_t kTcpFin = 0x01, kTcpSyn = 0x02, kTcpRst = 0x04, kTcpPsh = 0x08,
-                       kTcpAck = 0x10;
-constexpr std::uint32_t kDltNull = 0, kDltEthernet = 1, kDltPpp = 9, kDltRaw = 101,
-                        kDltCHdlc = 104, kDltLoop = 108, kDltSll = 113, kDltIpv4 = 228,
-                        kDltSll2 = 276;
+constexpr std::uint8_t kTcpFin = 0x01, kTcpSyn = 0x02, kTcpRst = 0x04, kTcpPsh = 0x08, kTcpAck = 0x10;
+constexpr std::uint32_t kDltNull = 0, kDltEthernet = 1, kDltPpp = 9, kDltRaw = 101, kDltCHdlc = 104,
+                        kDltLoop = 108, kDltSll = 113, kDltIpv4 = 228, kDltSll2 = 276;
 
 // ---- byte helpers
 inline void put8(Bytes& b, std::uint8_t v) { b.push_back(v); }
@@ -89,9 +87,8 @@ inline std::array<std::uint8_t, 16> addr(const std::string& s) {
 }
 
 // ---- L4
-inline Bytes tcp(std::uint16_t sport, std::uint16_t dport, std::uint8_t flags,
-                 const Bytes& payload = {}, std::size_t option_bytes = 0, std::uint32_t seq = 1,
-                 std::uint32_t ack = 0) {
+inline Bytes tcp(std::uint16_t sport, std::uint16_t dport, std::uint8_t flags, const Bytes& payload = {},
+                 std::size_t option_bytes = 0, std::uint32_t seq = 1, std::uint32_t ack = 0) {
   Bytes b;
   put16(b, sport);
   put16(b, dport);
@@ -100,9 +97,9 @@ inline Bytes tcp(std::uint16_t sport, std::uint16_t dport, std::uint8_t flags,
   const std::size_t hl = 20 + (option_bytes + 3) / 4 * 4;
   put8(b, static_cast<std::uint8_t>((hl / 4) << 4));
   put8(b, flags);
-  put16(b, 65535);  // window
-  put16(b, 0);      // checksum (not checked by the decoder)
-  put16(b, 0);      // urgent
+  put16(b, 65535);                   // window
+  put16(b, 0);                       // checksum (not checked by the decoder)
+  put16(b, 0);                       // urgent
   while (b.size() < hl) put8(b, 1);  // NOP options
   append(b, payload);
   return b;
@@ -140,16 +137,15 @@ struct Ipv4Opts {
   std::uint16_t frag_offset8 = 0;  // in 8-byte units
   std::size_t option_bytes = 0;    // rounded up to 4
 };
-inline Bytes ipv4(const std::string& src, const std::string& dst, std::uint8_t proto,
-                  const Bytes& payload, Ipv4Opts o = {}) {
+inline Bytes ipv4(const std::string& src, const std::string& dst, std::uint8_t proto, const Bytes& payload,
+                  Ipv4Opts o = {}) {
   Bytes b;
   const std::size_t hl = 20 + (o.option_bytes + 3) / 4 * 4;
   put8(b, static_cast<std::uint8_t>(0x40 | (hl / 4)));
   put8(b, 0);
   put16(b, static_cast<std::uint16_t>(hl + payload.size()));
   put16(b, o.id);
-  put16(b, static_cast<std::uint16_t>((o.df ? 0x4000 : 0) | (o.mf ? 0x2000 : 0) |
-                                      (o.frag_offset8 & 0x1FFF)));
+  put16(b, static_cast<std::uint16_t>((o.df ? 0x4000 : 0) | (o.mf ? 0x2000 : 0) | (o.frag_offset8 & 0x1FFF)));
   put8(b, o.ttl);
   put8(b, proto);
   put16(b, 0);
@@ -159,8 +155,8 @@ inline Bytes ipv4(const std::string& src, const std::string& dst, std::uint8_t p
   append(b, payload);
   return b;
 }
-inline Bytes ipv6(const std::string& src, const std::string& dst, std::uint8_t next,
-                  const Bytes& payload, std::uint8_t hop_limit = 64) {
+inline Bytes ipv6(const std::string& src, const std::string& dst, std::uint8_t next, const Bytes& payload,
+                  std::uint8_t hop_limit = 64) {
   Bytes b;
   put32(b, 0x60000000);
   put16(b, static_cast<std::uint16_t>(payload.size()));
@@ -181,8 +177,8 @@ inline Bytes ipv6_ext(std::uint8_t next, const Bytes& payload, std::size_t units
 }
 inline Bytes ipv6_ah(std::uint8_t next, const Bytes& payload) {  // 24-byte AH
   Bytes b{next, 4, 0, 0};
-  put32(b, 0x100);  // SPI
-  put32(b, 1);      // sequence
+  put32(b, 0x100);                      // SPI
+  put32(b, 1);                          // sequence
   while (b.size() < 24) put8(b, 0xAA);  // ICV
   append(b, payload);
   return b;
@@ -218,8 +214,7 @@ inline Bytes vlan(std::uint16_t vid, std::uint16_t next_ethertype, const Bytes& 
   append(b, payload);
   return b;
 }
-inline Bytes mpls(const std::vector<std::uint32_t>& labels, const Bytes& payload,
-                  std::uint8_t ttl = 64) {
+inline Bytes mpls(const std::vector<std::uint32_t>& labels, const Bytes& payload, std::uint8_t ttl = 64) {
   Bytes b;
   for (std::size_t i = 0; i < labels.size(); ++i)
     put32(b, (labels[i] << 12) | (i + 1 == labels.size() ? 0x100u : 0u) | ttl);
@@ -276,8 +271,7 @@ inline Bytes null_loopback(std::uint32_t family_host_le, const Bytes& payload) {
 inline Bytes gre(std::uint16_t proto, const Bytes& payload, std::optional<std::uint32_t> key = {},
                  std::optional<std::uint32_t> seq = {}, bool checksum = false) {
   Bytes b;
-  put16(b, static_cast<std::uint16_t>((checksum ? 0x8000 : 0) | (key ? 0x2000 : 0) |
-                                      (seq ? 0x1000 : 0)));
+  put16(b, static_cast<std::uint16_t>((checksum ? 0x8000 : 0) | (key ? 0x2000 : 0) | (seq ? 0x1000 : 0)));
   put16(b, proto);
   if (checksum) put32(b, 0);
   if (key) put32(b, *key);
@@ -286,8 +280,8 @@ inline Bytes gre(std::uint16_t proto, const Bytes& payload, std::optional<std::u
   return b;
 }
 // PPTP enhanced GRE (version 1) carrying a PPP frame.
-inline Bytes gre_pptp(std::uint16_t call_id, const Bytes& ppp_frame,
-                      std::optional<std::uint32_t> seq = {}, std::optional<std::uint32_t> ack = {}) {
+inline Bytes gre_pptp(std::uint16_t call_id, const Bytes& ppp_frame, std::optional<std::uint32_t> seq = {},
+                      std::optional<std::uint32_t> ack = {}) {
   Bytes b;
   put16(b, static_cast<std::uint16_t>(0x2000 | (seq ? 0x1000 : 0) | (ack ? 0x0080 : 0) | 1));
   put16(b, 0x880B);
@@ -331,8 +325,8 @@ inline Bytes gtpu(std::uint32_t teid, const Bytes& inner_ip, bool with_seq = fal
 }
 
 // ---- classic pcap writer (microsecond, little-endian)
-inline bool write_pcap(const std::string& path, std::uint32_t linktype,
-                       const std::vector<Bytes>& frames, std::uint32_t snaplen = 262144) {
+inline bool write_pcap(const std::string& path, std::uint32_t linktype, const std::vector<Bytes>& frames,
+                       std::uint32_t snaplen = 262144) {
   std::FILE* f = std::fopen(path.c_str(), "wb");
   if (!f) return false;
   Bytes h;

@@ -33,7 +33,8 @@ inline std::string slurp(const std::filesystem::path& p) {
 inline Result run(const std::vector<std::string>& args, const std::function<void(pid_t)>& during = {}) {
   namespace fs = std::filesystem;
   static int n = 0;
-  fs::path base = fs::temp_directory_path() / ("netloom-sub-" + std::to_string(::getpid()) + "-" + std::to_string(n++));
+  fs::path base =
+      fs::temp_directory_path() / ("netloom-sub-" + std::to_string(::getpid()) + "-" + std::to_string(n++));
   std::string out = base.string() + ".out", err = base.string() + ".err";
   posix_spawn_file_actions_t fa;
   posix_spawn_file_actions_init(&fa);

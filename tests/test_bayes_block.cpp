@@ -2,6 +2,7 @@
 // by a real FlowTracker (netloom_flow.so): synthetic Skype-like flows, and
 // the dev captures decoded like PcapSource does, scored against the
 // nDPI labels in *.labels.csv.
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -12,8 +13,6 @@
 #include <sstream>
 #include <string>
 #include <vector>
-
-#include <arpa/inet.h>
 
 #include "block_harness.hpp"
 #include "capture_batches.hpp"
@@ -251,8 +250,10 @@ TEST(BayesBlock, SkypeTcp) {
   const std::uint64_t t0 = 5'000'000'000ULL;
   std::uint32_t cseq = 100, sseq = 500;
   f.push_back({t0, eth(kEtherIpv4, ipv4(C, S, kIpTcp, tcp(40001, 443, kTcpSyn, {}, 0, cseq, 0)))});
-  f.push_back({t0 + kMs, eth(kEtherIpv4, ipv4(S, C, kIpTcp, tcp(443, 40001, kTcpSyn | kTcpAck, {}, 0, sseq, cseq + 1)))});
-  f.push_back({t0 + 2 * kMs, eth(kEtherIpv4, ipv4(C, S, kIpTcp, tcp(40001, 443, kTcpAck, {}, 0, cseq + 1, sseq + 1)))});
+  f.push_back({t0 + kMs, eth(kEtherIpv4,
+                             ipv4(S, C, kIpTcp, tcp(443, 40001, kTcpSyn | kTcpAck, {}, 0, sseq, cseq + 1)))});
+  f.push_back({t0 + 2 * kMs,
+               eth(kEtherIpv4, ipv4(C, S, kIpTcp, tcp(40001, 443, kTcpAck, {}, 0, cseq + 1, sseq + 1)))});
   ++cseq;
   ++sseq;
   std::uint64_t t = t0 + 10 * kMs;
@@ -262,10 +263,12 @@ TEST(BayesBlock, SkypeTcp) {
       for (auto& x : pl) x = static_cast<std::uint8_t>(byte(rng));
       const std::uint64_t ts = t + d * 5 * kMs;
       if (d == 0) {
-        f.push_back({ts, eth(kEtherIpv4, ipv4(C, S, kIpTcp, tcp(40001, 443, kTcpAck | kTcpPsh, pl, 0, cseq, sseq)))});
+        f.push_back(
+            {ts, eth(kEtherIpv4, ipv4(C, S, kIpTcp, tcp(40001, 443, kTcpAck | kTcpPsh, pl, 0, cseq, sseq)))});
         cseq += static_cast<std::uint32_t>(pl.size());
       } else {
-        f.push_back({ts, eth(kEtherIpv4, ipv4(S, C, kIpTcp, tcp(443, 40001, kTcpAck | kTcpPsh, pl, 0, sseq, cseq)))});
+        f.push_back(
+            {ts, eth(kEtherIpv4, ipv4(S, C, kIpTcp, tcp(443, 40001, kTcpAck | kTcpPsh, pl, 0, sseq, cseq)))});
         sseq += static_cast<std::uint32_t>(pl.size());
       }
     }
@@ -329,8 +332,8 @@ std::multimap<std::string, std::string> read_labels(const fs::path& csv) {
 }
 
 struct Score {
-  std::size_t skype_flows = 0, skype_found = 0;          // recall (label Skype_Teams*)
-  std::size_t related = 0, related_found = 0;            // DNS/TLS to Skype hosts (informational)
+  std::size_t skype_flows = 0, skype_found = 0;  // recall (label Skype_Teams*)
+  std::size_t related = 0, related_found = 0;    // DNS/TLS to Skype hosts (informational)
   std::size_t udp_negative = 0, udp_fp = 0, tcp_negative = 0, tcp_fp = 0;
   std::uint64_t classified = 0;
   std::uint64_t skype_max_dir_pkts = 0;  // largest direction of a Skype-labelled flow
@@ -358,8 +361,7 @@ void score_capture(const fs::path& capture, Score& s) {
       ++s.skype_flows;
       s.skype_found += found;
       for (int d = 0; d < 2; ++d)
-        s.skype_max_dir_pkts =
-            std::max(s.skype_max_dir_pkts, udp ? r.udp[d].pkts_all : r.tcp[d].pkts_all);
+        s.skype_max_dir_pkts = std::max(s.skype_max_dir_pkts, udp ? r.udp[d].pkts_all : r.tcp[d].pkts_all);
     } else if (label.find("Skype") != std::string::npos) {
       ++s.related;
       s.related_found += found;
@@ -399,8 +401,8 @@ TEST(BayesCorpus, RecallAndFalsePositives) {
             << "[bayes] Skype recall (label Skype_Teams*, skype_B + skype_udp): " << skype.skype_found << "/"
             << skype.skype_flows << " (largest direction of those flows: " << skype.skype_max_dir_pkts
             << " packets; the typing needs >= 10, AVGIPG >= 30, E2E/OUT > 100)\n"
-            << "[bayes] Skype-related flows (DNS/TLS to Skype hosts) labelled Skype: " << skype.related_found << "/"
-            << skype.related << "\n"
+            << "[bayes] Skype-related flows (DNS/TLS to Skype hosts) labelled Skype: " << skype.related_found
+            << "/" << skype.related << "\n"
             << "[bayes] UDP false positives: " << all.udp_fp << "/" << all.udp_negative << "\n"
             << "[bayes] TCP false positives: " << all.tcp_fp << "/" << all.tcp_negative << "\n";
   for (const auto& l : all.fp_lines) std::cout << "[bayes]   FP " << l << "\n";

@@ -1,14 +1,13 @@
 // netloom_bayes: Tstat's bayes config parser, belief computation, windows,
 // log-space underflow, chi-square of payload nibbles (spec §7).
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <random>
 #include <string>
-
-#include <unistd.h>
 
 #include "bayes_engine.hpp"
 #include "bayes_skype.hpp"
@@ -94,9 +93,10 @@ TEST(BayesParser, Defaults) {
 }
 
 TEST(BayesParser, PositiveWinThresholdReplacesBoth) {
-  const Config c = parse_config("FEATURE PKTSIZE\nWINDOW_SIZE 2\nCLASS_LEN 1000\nWIN_THRESHOLD 1\nAVG_THRESHOLD -3\n"
-                                "GAUSSIAN a = 1 1\n",
-                                "t.conf", ".");
+  const Config c = parse_config(
+      "FEATURE PKTSIZE\nWINDOW_SIZE 2\nCLASS_LEN 1000\nWIN_THRESHOLD 1\nAVG_THRESHOLD -3\n"
+      "GAUSSIAN a = 1 1\n",
+      "t.conf", ".");
   EXPECT_DOUBLE_EQ(c.avg_threshold, 3.0 / 2 + 3);  // log10(1000)/2 + 3
   EXPECT_DOUBLE_EQ(c.win_threshold, 4.5);
 }
@@ -109,23 +109,27 @@ TEST(BayesParser, Errors) {
   EXPECT_EQ(error_of("FEATURE PKTSIZE\nWINDOW_SIZE x\n"), "t.conf:2: WINDOW_SIZE: 'x' is not an integer");
   EXPECT_EQ(error_of("FEATURE PKTSIZE\nWINDOW_SIZE 0\n"),
             "t.conf:2: WINDOW_SIZE must be -1 (no windows) or at least 1, not '0'");
-  EXPECT_EQ(error_of("FEATURE PKTSIZE\nCLASS_LEN 10 extra\n"), "t.conf:2: unexpected 'extra' after CLASS_LEN");
+  EXPECT_EQ(error_of("FEATURE PKTSIZE\nCLASS_LEN 10 extra\n"),
+            "t.conf:2: unexpected 'extra' after CLASS_LEN");
   EXPECT_EQ(error_of("FEATURE\n"), "t.conf:1: FEATURE needs 1 value");
   EXPECT_EQ(error_of(h + "USE_LOG 2\n"), "t.conf:3: USE_LOG must be 0 or 1, not '2'");
   EXPECT_EQ(error_of(h + "MIN_THRESHOLD abc\n"), "t.conf:3: MIN_THRESHOLD: 'abc' is not a number");
   EXPECT_EQ(error_of(h + "MIN_THRESHOLD 0\n"), "t.conf:3: MIN_THRESHOLD must be in (0, 1), not '0'");
   EXPECT_EQ(error_of(h + "GAUSSIAN a = 10\n"), "t.conf:3: GAUSSIAN needs 4 values");
   EXPECT_EQ(error_of(h + "GAUSSIAN a = 10 0\n"), "t.conf:3: GAUSSIAN 'a': sigma must be > 0, not '0'");
-  EXPECT_EQ(error_of(h + "GAUSSIAN a 2 10 1\n"), "t.conf:3: GAUSSIAN 'a': prior '2' must be in (0, 1] or '='");
+  EXPECT_EQ(error_of(h + "GAUSSIAN a 2 10 1\n"),
+            "t.conf:3: GAUSSIAN 'a': prior '2' must be in (0, 1] or '='");
   EXPECT_EQ(error_of(h + "GAUSSIAN a = 1 1\n\nGAUSSIAN a = 2 1\n"), "t.conf:5: class 'a' defined twice");
   EXPECT_EQ(error_of(h + "GAUSSIAN+ m = 2 (0.5,30,2)\n"),
             "t.conf:3: GAUSSIAN+ 'm': 2 components need 6 numbers (weight mean sigma each), found 3");
-  EXPECT_EQ(error_of(h + "GAUSSIAN+ m = 1 (0,30,2)\n"), "t.conf:3: GAUSSIAN+ 'm': weight must be > 0, not '0'");
+  EXPECT_EQ(error_of(h + "GAUSSIAN+ m = 1 (0,30,2)\n"),
+            "t.conf:3: GAUSSIAN+ 'm': weight must be > 0, not '0'");
   EXPECT_EQ(error_of(h + "DISCRETE d\n"), "t.conf:3: DISCRETE needs 2 values");
   EXPECT_EQ(error_of("CLASS_LEN 5\nGAUSSIAN a = 1 1\n"), "t.conf: no FEATURE line");
   EXPECT_EQ(error_of("FEATURE PKTSIZE\nGAUSSIAN a = 1 1\n"), "t.conf: no CLASS_LEN line");
   EXPECT_EQ(error_of(h), "t.conf: no class (DISCRETE, GAUSSIAN or GAUSSIAN+ line)");
-  EXPECT_EQ(error_of(h + "AUTO_OTHER 1\nGAUSSIAN a = 1 1\n"), "t.conf:3: AUTO_OTHER needs at least one DISCRETE class");
+  EXPECT_EQ(error_of(h + "AUTO_OTHER 1\nGAUSSIAN a = 1 1\n"),
+            "t.conf:3: AUTO_OTHER needs at least one DISCRETE class");
 }
 
 TEST(BayesParser, MissingFiles) {
@@ -164,19 +168,20 @@ TEST(BayesEval, GaussianMatchesHandComputed) {
   // N(x; 10, 10): peak 1/(10*sqrt(2*pi)) = 0.0398942; at 0: peak*e^-0.5 = 0.0241971
   EXPECT_NEAR(gaussian_pdf(10, 10, 10), 0.0398942, 1e-7);
   EXPECT_NEAR(gaussian_pdf(0, 10, 10), 0.0241971, 1e-7);
-  const Config c = parse_config(std::string(kHead) + "MIN_THRESHOLD 1e-25\nGAUSSIAN a = 10 10\n", "t.conf", ".");
+  const Config c =
+      parse_config(std::string(kHead) + "MIN_THRESHOLD 1e-25\nGAUSSIAN a = 10 10\n", "t.conf", ".");
   EXPECT_NEAR(c.classes[0].log_pdf[10], std::log10(0.0398942), 1e-6);  // -1.39909
   EXPECT_NEAR(c.classes[0].log_pdf[10], -1.39909, 1e-5);
   EXPECT_NEAR(c.classes[0].log_pdf[0], -1.61624, 1e-5);
   // far tail floored at MIN_THRESHOLD
-  const Config f = parse_config(std::string(kHead) + "MIN_THRESHOLD 1e-25\nGAUSSIAN a = 0 1\n", "t.conf", ".");
+  const Config f =
+      parse_config(std::string(kHead) + "MIN_THRESHOLD 1e-25\nGAUSSIAN a = 0 1\n", "t.conf", ".");
   EXPECT_DOUBLE_EQ(f.classes[0].log_pdf[99], -25.0);
 }
 
 TEST(BayesEval, MixtureMatchesHandComputed) {
   // 0.5 N(0;0,1) + 0.5 N(0;4,2) = 0.5*(0.398942 + 0.199471*e^-2) = 0.5*(0.398942+0.0269955) = 0.212969
-  const Config c =
-      parse_config(std::string(kHead) + "GAUSSIAN+ m = 2 (0.5,0,1) (0.5,4,2)\n", "t.conf", ".");
+  const Config c = parse_config(std::string(kHead) + "GAUSSIAN+ m = 2 (0.5,0,1) (0.5,4,2)\n", "t.conf", ".");
   EXPECT_NEAR(std::pow(10.0, c.classes[0].log_pdf[0]), 0.212969, 1e-6);
   // at 4: 0.5*(N(4;0,1)=1.33830e-4) + 0.5*(0.199471) = 0.0998026
   EXPECT_NEAR(std::pow(10.0, c.classes[0].log_pdf[4]), 0.0998026, 1e-6);
@@ -185,8 +190,8 @@ TEST(BayesEval, MixtureMatchesHandComputed) {
 TEST(BayesEval, DiscreteNormalisedFlooredRenormalised) {
   TempDir d;
   d.write("v.DAT", "1\n3\n0\n4\n");
-  const Config c =
-      parse_config("FEATURE PKTSIZE\nCLASS_LEN 4\nMIN_THRESHOLD 0.001\nDISCRETE v 0.5\n", "t.conf", d.p.string());
+  const Config c = parse_config("FEATURE PKTSIZE\nCLASS_LEN 4\nMIN_THRESHOLD 0.001\nDISCRETE v 0.5\n",
+                                "t.conf", d.p.string());
   // 1/8, 3/8, 0 -> 0.001, 4/8; sum 1.001
   EXPECT_NEAR(c.classes[0].log_pdf[0], std::log10(0.125 / 1.001), 1e-12);
   EXPECT_NEAR(c.classes[0].log_pdf[2], std::log10(0.001 / 1.001), 1e-12);
@@ -213,7 +218,7 @@ TEST(BayesEval, WindowsBeliefsAndArgmax) {
   EXPECT_EQ(s.argmax_counts()[0], 1u);
   EXPECT_EQ(s.argmax_counts()[1], 1u);
   EXPECT_EQ(s.windows_above_win_threshold(), 1u);  // -0.8506 >= -0.86, -0.8778 not
-  EXPECT_TRUE(s.passes());  // mean -0.864205 >= AVG_THRESHOLD -0.87
+  EXPECT_TRUE(s.passes());                         // mean -0.864205 >= AVG_THRESHOLD -0.87
   // a sample beyond CLASS_LEN invalidates its window; the mean is unchanged
   const double before = s.mean_max_belief();
   s.add(2000);
@@ -240,14 +245,13 @@ TEST(BayesEval, NoWindowingUsesTheWholeDirection) {
   s.add(8);
   EXPECT_EQ(s.valid_windows(), 0u);
   // (0 + log10 N(10) + 2 log10 N(12)) / 3
-  const double expect =
-      (std::log10(gaussian_pdf(10, 10, 2)) + 2 * std::log10(gaussian_pdf(12, 10, 2))) / 3.0;
+  const double expect = (std::log10(gaussian_pdf(10, 10, 2)) + 2 * std::log10(gaussian_pdf(12, 10, 2))) / 3.0;
   EXPECT_NEAR(s.mean_max_belief(), expect, 1e-12);
 }
 
 TEST(BayesEval, LogSpaceDoesNotUnderflow) {
-  const Config c =
-      parse_config(std::string(kHead) + "MIN_THRESHOLD 1e-30\nGAUSSIAN a = 0 1\nGAUSSIAN b = 99 1\n", "t.conf", ".");
+  const Config c = parse_config(
+      std::string(kHead) + "MIN_THRESHOLD 1e-30\nGAUSSIAN a = 0 1\nGAUSSIAN b = 99 1\n", "t.conf", ".");
   Session s(c);
   double product = 1;
   for (int i = 0; i < 5000; ++i) {
@@ -261,7 +265,9 @@ TEST(BayesEval, LogSpaceDoesNotUnderflow) {
   EXPECT_NEAR(s.mean_max_belief(), (std::log10(0.5) - 30.0 * 5000) / 5000, 1e-9);
   Session t(c);
   for (int i = 0; i < 5000; ++i) t.add(i % 2 ? 3 : 2);  // near a only
-  const double expect = (std::log10(0.5) + 2500 * (std::log10(gaussian_pdf(3, 0, 1)) + std::log10(gaussian_pdf(2, 0, 1)))) / 5000;
+  const double expect =
+      (std::log10(0.5) + 2500 * (std::log10(gaussian_pdf(3, 0, 1)) + std::log10(gaussian_pdf(2, 0, 1)))) /
+      5000;
   EXPECT_TRUE(std::isfinite(t.mean_max_belief()));
   EXPECT_NEAR(t.mean_max_belief(), expect, 1e-9);
   EXPECT_EQ(t.beliefs()[1] < -140000, true);

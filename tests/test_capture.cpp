@@ -2,21 +2,17 @@
 // from tshark (tests/data/capture_expected.csv, made by
 // tests/data/make_capture_expected.sh), plus synthetic files for byte order,
 // timestamp precision, gzip, stdin, file lists, truncation and garbage.
+#include <arpa/inet.h>
 #include <fcntl.h>
 #include <gtest/gtest.h>
-
-#include <atomic>
-
-#include "corpus.hpp"
+#include <netinet/in.h>
 #include <pcap/pcap.h>
+#include <sys/socket.h>
 #include <unistd.h>
 #include <zlib.h>
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-
 #include <algorithm>
+#include <atomic>
 #include <cctype>
 #include <cstdlib>
 #include <cstring>
@@ -29,6 +25,7 @@
 #include <thread>
 #include <vector>
 
+#include "corpus.hpp"
 #include "pcapio.hpp"
 
 namespace fs = std::filesystem;
@@ -40,11 +37,11 @@ namespace {
 
 using netloom::test::corpus_root;
 
-#define REQUIRE_CORPUS()                                                                         \
-  do {                                                                                           \
+#define REQUIRE_CORPUS()                                                                          \
+  do {                                                                                            \
     if (!fs::is_directory(corpus_root() / "formats") || !fs::is_directory(corpus_root() / "dev")) \
-      GTEST_SKIP() << "capture corpus not found at " << corpus_root()                           \
-                   << " (set NETLOOM_CORPUS to the directory holding formats/ and dev/)";       \
+      GTEST_SKIP() << "capture corpus not found at " << corpus_root()                             \
+                   << " (set NETLOOM_CORPUS to the directory holding formats/ and dev/)";         \
   } while (0)
 
 struct Rec {
@@ -419,7 +416,8 @@ TEST(CaptureGzip, TruncatedAndGarbageStreams) {
   EXPECT_TRUE(std::equal(cut.recs.begin(), cut.recs.end(), plain.recs.begin()));
 
   std::string bad = gz;  // corrupt the deflate stream in the middle
-  for (std::size_t i = bad.size() / 3; i < bad.size() / 3 + 64; ++i) bad[i] = static_cast<char>(bad[i] ^ 0x5a);
+  for (std::size_t i = bad.size() / 3; i < bad.size() / 3 + 64; ++i)
+    bad[i] = static_cast<char>(bad[i] ^ 0x5a);
   spit(tmp / "bad.gz", bad);
   Result b = read_path((tmp / "bad.gz").string());
   EXPECT_EQ(b.errors.size(), 1u);
@@ -470,10 +468,9 @@ TEST(CaptureList, SequenceIsConcatenationWithFileIndexInIface) {
 TEST(CaptureList, BadFilesAreReportedAndSkipped) {
   REQUIRE_CORPUS();
   auto c = corpus_root();
-  std::vector<std::string> files = {(c / "formats/truncated_dns_2.pcap").string(),
-                                    (c / "formats/missing.pcap").string(),
-                                    (c / "formats/malformed.pcap").string(),
-                                    (c / "formats/be.pcap").string()};
+  std::vector<std::string> files = {
+      (c / "formats/truncated_dns_2.pcap").string(), (c / "formats/missing.pcap").string(),
+      (c / "formats/malformed.pcap").string(), (c / "formats/be.pcap").string()};
   FileSequence seq(files, {});
   Result got;
   drain(seq, got);
@@ -544,7 +541,8 @@ TEST(CaptureStdin, PlainGzipAndPcapng) {
 
   Result cut = read_stdin_fed_with(slurp(src).substr(0, 1000));
   ASSERT_EQ(cut.errors.size(), 1u);
-  EXPECT_EQ(cut.error().rfind("stdin: record " + std::to_string(cut.recs.size() + 1) + ": truncated (", 0), 0u)
+  EXPECT_EQ(cut.error().rfind("stdin: record " + std::to_string(cut.recs.size() + 1) + ": truncated (", 0),
+            0u)
       << cut.error();
 }
 
@@ -586,8 +584,8 @@ TEST(CaptureTruncation, ClassicPcapEveryCut) {
     spit(path, data.substr(0, off[k] + 7));  // inside the record header
     r = read_path(path);
     EXPECT_TRUE(prefix_ok(r, k));
-    EXPECT_EQ(r.error(), path + ": record " + std::to_string(k + 1) +
-                             ": truncated (header needs 16 bytes, 7 left)");
+    EXPECT_EQ(r.error(),
+              path + ": record " + std::to_string(k + 1) + ": truncated (header needs 16 bytes, 7 left)");
     std::uint32_t half = caps[k] / 2;
     spit(path, data.substr(0, off[k] + 16 + half));  // inside the packet data
     r = read_path(path);
@@ -632,10 +630,18 @@ TEST(CaptureGarbage, RandomBytesAfterValidHeaders) {
   for (int i = 0; i < 400; ++i) {
     std::string s;
     switch (i % 4) {
-      case 0: s = pcap_header(i & 8, i & 16, (i & 32) ? 101 : 1); break;
-      case 1: s = pcap_header(false, false, 1, static_cast<std::uint32_t>(rng())); break;
-      case 2: s = ng_head; break;
-      case 3: s = ""; break;  // pure garbage
+      case 0:
+        s = pcap_header(i & 8, i & 16, (i & 32) ? 101 : 1);
+        break;
+      case 1:
+        s = pcap_header(false, false, 1, static_cast<std::uint32_t>(rng()));
+        break;
+      case 2:
+        s = ng_head;
+        break;
+      case 3:
+        s = "";
+        break;  // pure garbage
     }
     std::size_t n = rng() % 5000;
     for (std::size_t j = 0; j < n; ++j) s.push_back(static_cast<char>(rng()));
@@ -730,8 +736,7 @@ TEST(CaptureLive, LoopbackCapturesWhenPermitted) {
   a.sin_family = AF_INET;
   a.sin_port = htons(47999);
   a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  for (int i = 0; i < 3; ++i)
-    sendto(s, "netloom", 7, 0, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  for (int i = 0; i < 3; ++i) sendto(s, "netloom", 7, 0, reinterpret_cast<sockaddr*>(&a), sizeof a);
   close(s);
   int got = 0;
   for (int i = 0; i < 40 && got < 3; ++i) {
@@ -787,5 +792,6 @@ TEST(CaptureStdin, StreamsRecordsAsTheyArrive) {
   std::string gz = slurp(tmp / "a.gz");
   Result cut = read_stdin_fed_with(gz.substr(0, gz.size() / 2));
   ASSERT_EQ(cut.errors.size(), 1u);
-  EXPECT_NE(cut.error().find("corrupt gzip stream (unexpected end of file)"), std::string::npos) << cut.error();
+  EXPECT_NE(cut.error().find("corrupt gzip stream (unexpected end of file)"), std::string::npos)
+      << cut.error();
 }

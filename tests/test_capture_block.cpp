@@ -1,8 +1,7 @@
 // The PcapSource block, loaded from build/plugins/netloom_capture.so and run
 // against a minimal fake Context (no runtime needed).
-#include <gtest/gtest.h>
-
 #include <arpa/inet.h>
+#include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -76,11 +75,10 @@ void run_to_end(BlockRun& r) {
   FAIL() << "source never finished";
 }
 
-#define REQUIRE_CORPUS()                                                         \
-  do {                                                                           \
-    if (!fs::is_directory(corpus_root() / "dev"))                                \
-      GTEST_SKIP() << "capture corpus not found at " << corpus_root()           \
-                   << " (set NETLOOM_CORPUS)";                                   \
+#define REQUIRE_CORPUS()                                                                          \
+  do {                                                                                            \
+    if (!fs::is_directory(corpus_root() / "dev"))                                                 \
+      GTEST_SKIP() << "capture corpus not found at " << corpus_root() << " (set NETLOOM_CORPUS)"; \
   } while (0)
 
 TEST(PcapSourceBlock, Describesitself) {
@@ -113,8 +111,8 @@ TEST(PcapSourceBlock, FileListWithErrors) {
   // tshark: truncated_dns_2 has 1 valid record (200 bytes), android.pcap 500
   // (133530 bytes), quic_interop_V.pcapng 246 (242924 bytes).
   std::string files = (c / "formats/truncated_dns_2.pcap").string() + ", " +
-                      (c / "formats/nothing_here.pcap").string() + "," +
-                      (c / "dev/android.pcap").string() + "," + (c / "dev/quic_interop_V.pcapng").string();
+                      (c / "formats/nothing_here.pcap").string() + "," + (c / "dev/android.pcap").string() +
+                      "," + (c / "dev/quic_interop_V.pcapng").string();
   auto r = start({{"files", files}, {"progress", false}}, 32);
   run_to_end(*r);
   EXPECT_EQ(r->packets(), 1u + 500u + 246u);
@@ -154,14 +152,16 @@ TEST(PcapSourceBlock, NothingReadableFailsTheRun) {
 
 TEST(PcapSourceBlock, MaxPacketsAndFilter) {
   REQUIRE_CORPUS();
-  auto r = start({{"files", (corpus_root() / "dev/android.pcap").string()}, {"max_packets", std::int64_t{100}},
+  auto r = start({{"files", (corpus_root() / "dev/android.pcap").string()},
+                  {"max_packets", std::int64_t{100}},
                   {"progress", false}});
   run_to_end(*r);
   EXPECT_EQ(r->packets(), 100u);
 
   // tshark -Y ip.proto==1 on dns_icmp.pcap: 22 of 32.
   auto f = start({{"files", (corpus_root() / "formats/dns_icmp.pcap").string()},
-                  {"filter", std::string("icmp")}, {"progress", false}});
+                  {"filter", std::string("icmp")},
+                  {"progress", false}});
   run_to_end(*f);
   EXPECT_EQ(f->packets(), 22u);
   EXPECT_EQ(f->ctx.value("filtered"), 10u);
@@ -209,8 +209,10 @@ TEST(PcapSourceBlock, RecordsLargerThanTheBatchBudget) {
 TEST(PcapSourceBlock, LiveLoopbackAndIdleClock) {
   std::unique_ptr<BlockRun> r;
   try {
-    r = start({{"interface", std::string("lo")}, {"filter", std::string("udp port 47998")},
-               {"immediate", true}, {"progress", false}});
+    r = start({{"interface", std::string("lo")},
+               {"filter", std::string("udp port 47998")},
+               {"immediate", true},
+               {"progress", false}});
   } catch (const ConfigError& e) {
     GTEST_SKIP() << "no live capture here: " << e.what();
   }

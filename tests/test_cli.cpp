@@ -1,17 +1,16 @@
 // The netloom command end to end: version, inspect, check, run, signals.
-#include <gtest/gtest.h>
-
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <zlib.h>
 
 #include <atomic>
-#include <csignal>
-#include <map>
-#include <sstream>
 #include <chrono>
+#include <csignal>
 #include <filesystem>
+#include <map>
 #include <regex>
+#include <sstream>
 #include <thread>
 
 #include "netloom/version.hpp"
@@ -51,7 +50,8 @@ TEST(Cli, InspectListsEveryStockBlock) {
   ASSERT_EQ(r.status, 0) << r.err;
   EXPECT_EQ(r.err, "");  // no broken stock plugin
   for (const char* t : {"PcapSource", "PacketCounter"})
-    EXPECT_TRUE(std::regex_search(r.out, std::regex(std::string("(^|\n)") + t + " +\\S"))) << t << "\n" << r.out;
+    EXPECT_TRUE(std::regex_search(r.out, std::regex(std::string("(^|\n)") + t + " +\\S"))) << t << "\n"
+                                                                                           << r.out;
 }
 
 TEST(Cli, InspectOneTypePrintsPortsParamsCountersThreading) {
@@ -91,8 +91,9 @@ TEST(Cli, CheckPassesOnEveryShippedComposition) {
 
 TEST(Cli, CheckReportsErrorsWithFileAndLine) {
   TempDir d;
-  write(d / "bad.xml", "<composition name='x'>\n  <block id='c' type='PacketCounter'/>\n"
-                       "  <block id='z' type='NoSuchType'/>\n</composition>\n");
+  write(d / "bad.xml",
+        "<composition name='x'>\n  <block id='c' type='PacketCounter'/>\n"
+        "  <block id='z' type='NoSuchType'/>\n</composition>\n");
   auto r = run({kBin, "check", d / "bad.xml"});
   EXPECT_EQ(r.status, 2);
   EXPECT_NE(r.err.find(d / "bad.xml" + ":3: block 'z': "), std::string::npos) << r.err;
@@ -126,13 +127,14 @@ TEST(Cli, SigintStopsGracefullyAndFlushes) {
   <block id="src" type="TestSource"><param name="batches" value="1000000000"/></block>
   <block id="snk" type="TestSink"><param name="output" value="${out}"/></block>
   <connect from="src.out" to="snk.in"/></composition>)");
-  auto r = run({kBin, "run", d / "long.xml", "-D", "out=" + d / "rec.txt", "--plugin-path", kTestPlugins + "/good"},
-               [](pid_t pid) {
-                 std::this_thread::sleep_for(std::chrono::milliseconds(400));
-                 ::kill(pid, SIGUSR1);
-                 std::this_thread::sleep_for(std::chrono::milliseconds(200));
-                 ::kill(pid, SIGINT);
-               });
+  auto r = run(
+      {kBin, "run", d / "long.xml", "-D", "out=" + d / "rec.txt", "--plugin-path", kTestPlugins + "/good"},
+      [](pid_t pid) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(400));
+        ::kill(pid, SIGUSR1);
+        std::this_thread::sleep_for(std::chrono::milliseconds(200));
+        ::kill(pid, SIGINT);
+      });
   EXPECT_EQ(r.status, 0) << r.err;
   EXPECT_NE(r.err.find("stopped by signal"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("snk (TestSink)  in.in="), std::string::npos) << r.err;  // SIGUSR1 stats + summary
@@ -143,8 +145,8 @@ TEST(Cli, SigintStopsGracefullyAndFlushes) {
 
 TEST(Cli, RunCountsTheDemoCapture) {
   TempDir d;
-  auto r = run({kBin, "run", kSrc + "/compositions/count.xml", "-D", "input=" + kSrc + "/data/demo.pcap", "-D",
-                "out=" + d / "c.json"});
+  auto r = run({kBin, "run", kSrc + "/compositions/count.xml", "-D", "input=" + kSrc + "/data/demo.pcap",
+                "-D", "out=" + d / "c.json"});
   ASSERT_EQ(r.status, 0) << r.err;
   auto json = netloom::test::slurp(d / "c.json");
   // 685 packets / 292,258 bytes: capinfos on data/demo.pcap.
@@ -181,8 +183,8 @@ TEST(Cli, SigintOnAStreamLeavesCompleteGzipLogs) {
     while (!done) std::this_thread::sleep_for(std::chrono::milliseconds(10));  // the link stays up
     ::close(fd);
   });
-  auto r = run({kBin, "run", kSrc + "/compositions/flows.xml", "-D", "input=" + fifo, "-D", "out=" + d / "logs", "-D",
-                "layout=flat", "-D", "gzip=true"},
+  auto r = run({kBin, "run", kSrc + "/compositions/flows.xml", "-D", "input=" + fifo, "-D",
+                "out=" + d / "logs", "-D", "layout=flat", "-D", "gzip=true"},
                [](pid_t pid) {
                  std::this_thread::sleep_for(std::chrono::milliseconds(700));
                  ::kill(pid, SIGINT);
@@ -234,8 +236,8 @@ TEST(Cli, FlowLogsAreIdenticalOnOneAndTwoThreads) {
 // flows; Tstat's udp_type codes are 19 (DNS) and 27 (QUIC).
 TEST(Cli, TstatCompositionLogsClassifierCodes) {
   TempDir d;
-  auto r = run({kBin, "run", kSrc + "/compositions/tstat.xml", "-q", "-D", "input=" + kSrc + "/data/demo.pcap",
-                "-D", "out=" + d / "logs", "-D", "layout=flat"});
+  auto r = run({kBin, "run", kSrc + "/compositions/tstat.xml", "-q", "-D",
+                "input=" + kSrc + "/data/demo.pcap", "-D", "out=" + d / "logs", "-D", "layout=flat"});
   ASSERT_EQ(r.status, 0) << r.err;
   std::map<std::string, int> types;  // "c_type s_type" -> flows
   std::istringstream log(netloom::test::slurp(d / "logs/log_udp_complete"));

@@ -42,17 +42,17 @@ std::vector<std::string> errors_of(const std::string& xml, const Defines& defs =
 using V = std::vector<std::string>;
 
 const std::string kExample = lines({
-    R"(<composition name="count" threads="auto" batch="256" max-in-flight="64">)",                   // 1
-    R"(  <var name="input" default="data/demo.pcap" doc="capture file(s), comma-separated"/>)",    // 2
-    R"(  <var name="out"/>   <!-- no default: must be given with -D out=... -->)",                 // 3
-    R"(  <block id="cap" type="PcapSource">)",                                                      // 4
-    R"(    <param name="files" value="${input}"/>)",                                                // 5
-    R"(  </block>)",                                                                                // 6
-    R"(  <block id="cnt" type="PacketCounter" replicas="auto">)",                                   // 7
-    R"(    <param name="output" value="${out}/counts.json"/>)",                                     // 8
-    R"(  </block>)",                                                                                // 9
-    R"(  <connect from="cap.out" to="cnt.in"/>)",                                                   // 10
-    R"(</composition>)",                                                                            // 11
+    R"(<composition name="count" threads="auto" batch="256" max-in-flight="64">)",               // 1
+    R"(  <var name="input" default="data/demo.pcap" doc="capture file(s), comma-separated"/>)",  // 2
+    R"(  <var name="out"/>   <!-- no default: must be given with -D out=... -->)",               // 3
+    R"(  <block id="cap" type="PcapSource">)",                                                   // 4
+    R"(    <param name="files" value="${input}"/>)",                                             // 5
+    R"(  </block>)",                                                                             // 6
+    R"(  <block id="cnt" type="PacketCounter" replicas="auto">)",                                // 7
+    R"(    <param name="output" value="${out}/counts.json"/>)",                                  // 8
+    R"(  </block>)",                                                                             // 9
+    R"(  <connect from="cap.out" to="cnt.in"/>)",                                                // 10
+    R"(</composition>)",                                                                         // 11
 });
 
 }  // namespace
@@ -229,14 +229,16 @@ TEST(CompositionParse, SettingBoundaries) {
 }
 
 TEST(CompositionParse, UnknownDefine) {
-  EXPECT_EQ(errors_of(kExample, {{"out", "o"}, {"nope", "1"}, {"Out", "2"}}),
-            (V{"f.xml: unknown variable 'Out' given with -D", "f.xml: unknown variable 'nope' given with -D"}));
+  EXPECT_EQ(
+      errors_of(kExample, {{"out", "o"}, {"nope", "1"}, {"Out", "2"}}),
+      (V{"f.xml: unknown variable 'Out' given with -D", "f.xml: unknown variable 'nope' given with -D"}));
 }
 
 TEST(CompositionParse, UsedVarWithoutValue) {
-  EXPECT_EQ(errors_of(kExample),
-            V{"f.xml:8: block 'cnt': variable 'out' has no value: it has no default (declared at line 3) and no -D "
-              "out=VALUE was given"});
+  EXPECT_EQ(
+      errors_of(kExample),
+      V{"f.xml:8: block 'cnt': variable 'out' has no value: it has no default (declared at line 3) and no -D "
+        "out=VALUE was given"});
 }
 
 TEST(CompositionParse, UnusedVarWithoutValueIsFine) {
@@ -245,37 +247,39 @@ TEST(CompositionParse, UnusedVarWithoutValueIsFine) {
 
 TEST(CompositionParse, VarErrors) {
   std::string xml = lines({
-      R"(<composition threads="${nt}">)",                        // 1
-      R"(  <var name="a" default="1"/>)",                        // 2
-      R"(  <var name="a" default="2"/>)",                        // 3
-      R"(  <var name="9x"/>)",                                   // 4
-      R"(  <var default="3"/>)",                                 // 5
-      R"(  <block id="b" type="T" replicas="${zz}">)",           // 6
+      R"(<composition threads="${nt}">)",                              // 1
+      R"(  <var name="a" default="1"/>)",                              // 2
+      R"(  <var name="a" default="2"/>)",                              // 3
+      R"(  <var name="9x"/>)",                                         // 4
+      R"(  <var default="3"/>)",                                       // 5
+      R"(  <block id="b" type="T" replicas="${zz}">)",                 // 6
       R"(    <param name="p" value="${undeclared}/${undeclared}"/>)",  // 7
-      R"(    <param name="q" value="cost: 5$"/>)",               // 8
-      R"(    <param name="r" value="a${a"/>)",                   // 9
-      R"(    <param name="s" value="${}${a b}"/>)",              // 10
-      R"(    <param name="t" value="$a"/>)",                     // 11
-      R"(  </block>)",                                           // 12
-      R"(</composition>)",                                       // 13
+      R"(    <param name="q" value="cost: 5$"/>)",                     // 8
+      R"(    <param name="r" value="a${a"/>)",                         // 9
+      R"(    <param name="s" value="${}${a b}"/>)",                    // 10
+      R"(    <param name="t" value="$a"/>)",                           // 11
+      R"(  </block>)",                                                 // 12
+      R"(</composition>)",                                             // 13
   });
-  EXPECT_EQ(errors_of(xml),
-            (V{
-                "f.xml:3: variable 'a' declared twice (first at line 2)",
-                "f.xml:4: invalid variable name '9x': names start with a letter or '_' and contain only letters, "
-                "digits, '_' and '-'",
-                "f.xml:5: <var> is missing the attribute 'name'",
-                R"(f.xml:1: undeclared variable 'nt' (declare it with <var name="nt"/>))",
-                R"(f.xml:6: block 'b': undeclared variable 'zz' (declare it with <var name="zz"/>))",
-                R"(f.xml:7: block 'b': undeclared variable 'undeclared' (declare it with <var name="undeclared"/>))",
-                "f.xml:8: block 'b': lone '$' in 'cost: 5$' (write $$ for a literal '$')",
-                "f.xml:9: block 'b': unterminated '${' in 'a${a'",
-                "f.xml:10: block 'b': invalid variable reference '${}': names start with a letter or '_' and contain "
-                "only letters, digits, '_' and '-'",
-                "f.xml:10: block 'b': invalid variable reference '${a b}': names start with a letter or '_' and "
-                "contain only letters, digits, '_' and '-'",
-                "f.xml:11: block 'b': lone '$' in '$a' (write $$ for a literal '$')",
-            }));
+  EXPECT_EQ(
+      errors_of(xml),
+      (V{
+          "f.xml:3: variable 'a' declared twice (first at line 2)",
+          "f.xml:4: invalid variable name '9x': names start with a letter or '_' and contain only letters, "
+          "digits, '_' and '-'",
+          "f.xml:5: <var> is missing the attribute 'name'",
+          R"(f.xml:1: undeclared variable 'nt' (declare it with <var name="nt"/>))",
+          R"(f.xml:6: block 'b': undeclared variable 'zz' (declare it with <var name="zz"/>))",
+          R"(f.xml:7: block 'b': undeclared variable 'undeclared' (declare it with <var name="undeclared"/>))",
+          "f.xml:8: block 'b': lone '$' in 'cost: 5$' (write $$ for a literal '$')",
+          "f.xml:9: block 'b': unterminated '${' in 'a${a'",
+          "f.xml:10: block 'b': invalid variable reference '${}': names start with a letter or '_' and "
+          "contain "
+          "only letters, digits, '_' and '-'",
+          "f.xml:10: block 'b': invalid variable reference '${a b}': names start with a letter or '_' and "
+          "contain only letters, digits, '_' and '-'",
+          "f.xml:11: block 'b': lone '$' in '$a' (write $$ for a literal '$')",
+      }));
 }
 
 TEST(CompositionParse, UnresolvedReferenceKeepsText) {
@@ -291,21 +295,21 @@ TEST(CompositionParse, UnresolvedReferenceKeepsText) {
 
 TEST(CompositionParse, StructureErrors) {
   std::string xml = lines({
-      R"(<composition name="n" thread="4">)",             // 1
-      R"(  <blok id="a" type="T"/>)",                     // 2
-      R"(  <block id="b" tpye="T"/>)",                    // 3
-      R"(  <block id="c" type="T">)",                     // 4
-      R"(    <parm name="x" value="1"/>)",                // 5
-      R"(    stray text)",                                // 6
-      R"(    <param name="x" value="1" vlaue="2"/>)",     // 7
-      R"(    <param name="y"/>)",                         // 8
-      R"(    <param name="z" value="1"><sub/></param>)",  // 9
-      R"(  </block>)",                                    // 10
-      R"(  <connect from="a.out"/>)",                     // 11
-      R"(  <connect from="a.out" to="c.in">x</connect>)", // 12
-      R"(  <var name="v"><doc/></var>)",                  // 13
-      R"(  hello)",                                       // 14
-      R"(</composition>)",                                // 15
+      R"(<composition name="n" thread="4">)",              // 1
+      R"(  <blok id="a" type="T"/>)",                      // 2
+      R"(  <block id="b" tpye="T"/>)",                     // 3
+      R"(  <block id="c" type="T">)",                      // 4
+      R"(    <parm name="x" value="1"/>)",                 // 5
+      R"(    stray text)",                                 // 6
+      R"(    <param name="x" value="1" vlaue="2"/>)",      // 7
+      R"(    <param name="y"/>)",                          // 8
+      R"(    <param name="z" value="1"><sub/></param>)",   // 9
+      R"(  </block>)",                                     // 10
+      R"(  <connect from="a.out"/>)",                      // 11
+      R"(  <connect from="a.out" to="c.in">x</connect>)",  // 12
+      R"(  <var name="v"><doc/></var>)",                   // 13
+      R"(  hello)",                                        // 14
+      R"(</composition>)",                                 // 15
   });
   EXPECT_EQ(errors_of(xml),
             (V{
@@ -332,21 +336,23 @@ TEST(CompositionParse, DuplicateAttribute) {
 }
 
 TEST(CompositionParse, RootErrors) {
-  EXPECT_EQ(errors_of("<compositon/>\n"), V{"f.xml:1: the root element must be <composition>, found <compositon>"});
+  EXPECT_EQ(errors_of("<compositon/>\n"),
+            V{"f.xml:1: the root element must be <composition>, found <compositon>"});
   EXPECT_EQ(errors_of("<?xml version=\"1.0\"?>\n<!-- c -->\n<composition/>\n<composition/>\n"),
             V{"f.xml:4: unexpected element <composition> after <composition>"});
 }
 
 TEST(CompositionParse, MalformedXml) {
   std::string xml = lines({
-      R"(<composition>)",           // 1
-      R"(  <block id="a" type="T">)",  // 2
+      R"(<composition>)",                   // 1
+      R"(  <block id="a" type="T">)",       // 2
       R"(    <param name="x" value="1">)",  // 3: never closed
-      R"(  </block>)",              // 4
-      R"(</composition>)",          // 5
+      R"(  </block>)",                      // 4
+      R"(</composition>)",                  // 5
   });
   EXPECT_EQ(errors_of(xml), V{"f.xml:4: malformed XML: Start-end tags mismatch"});
-  EXPECT_EQ(errors_of("<composition>\n\n<block id=\"a\n"), V{"f.xml:3: malformed XML: Error parsing element attribute"});
+  EXPECT_EQ(errors_of("<composition>\n\n<block id=\"a\n"),
+            V{"f.xml:3: malformed XML: Error parsing element attribute"});
   EXPECT_EQ(errors_of(""), V{"f.xml:1: malformed XML: No document element found"});
   EXPECT_EQ(errors_of("<composition>\n<block id='a' id2=x/>\n</composition>"),
             V{"f.xml:2: malformed XML: Error parsing element attribute"});
@@ -406,8 +412,9 @@ TEST(CompositionParseFile, ReadsFileAndNamesIt) {
   }
   std::vector<Diagnostic> errs;
   Composition c = parse_composition_file(path, {}, errs);
-  EXPECT_EQ(strs(errs), V{path + ":8: block 'cnt': variable 'out' has no value: it has no default (declared at line "
-                                 "3) and no -D out=VALUE was given"});
+  EXPECT_EQ(strs(errs),
+            V{path + ":8: block 'cnt': variable 'out' has no value: it has no default (declared at line "
+                     "3) and no -D out=VALUE was given"});
   EXPECT_EQ(c.file, path);
   EXPECT_EQ(c.blocks.size(), 2u);
   std::remove(path.c_str());

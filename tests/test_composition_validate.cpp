@@ -111,19 +111,19 @@ std::string comp(std::initializer_list<const char*> body) {
 
 TEST(CompositionValidate, GoodPipeline) {
   Result r = check(comp({
-      R"(  <block id="cnt" type="FlowCounter">)",           // 2
-      R"(    <param name="mode" value="slow"/>)",           // 3
-      R"(  </block>)",                                      // 4
+      R"(  <block id="cnt" type="FlowCounter">)",                  // 2
+      R"(    <param name="mode" value="slow"/>)",                  // 3
+      R"(  </block>)",                                             // 4
       R"(  <block id="trk" type="FlowTracker" replicas="auto">)",  // 5
-      R"(    <param name="timeout" value="${t}"/>)",        // 6
-      R"(  </block>)",                                      // 7
-      R"(  <var name="t" default="2m"/>)",                  // 8
-      R"(  <block id="cap" type="PcapSource">)",            // 9
-      R"(    <param name="files" value="a.pcap,b.pcap"/>)", // 10
-      R"(    <param name="snaplen" value="0x100"/>)",       // 11
-      R"(  </block>)",                                      // 12
-      R"(  <connect from="trk.flows" to="cnt.in"/>)",       // 13
-      R"(  <connect from="cap.out" to="trk.in"/>)",         // 14
+      R"(    <param name="timeout" value="${t}"/>)",               // 6
+      R"(  </block>)",                                             // 7
+      R"(  <var name="t" default="2m"/>)",                         // 8
+      R"(  <block id="cap" type="PcapSource">)",                   // 9
+      R"(    <param name="files" value="a.pcap,b.pcap"/>)",        // 10
+      R"(    <param name="snaplen" value="0x100"/>)",              // 11
+      R"(  </block>)",                                             // 12
+      R"(  <connect from="trk.flows" to="cnt.in"/>)",              // 13
+      R"(  <connect from="cap.out" to="trk.in"/>)",                // 14
   }));
   EXPECT_EQ(r.parse_errors, V{});
   EXPECT_EQ(r.errors, V{});
@@ -152,15 +152,14 @@ TEST(CompositionValidate, SourcesFirstAndFanInFanOut) {
   Result r = check(comp({
       R"(  <block id="sink" type="Null"/>)",
       R"(  <block id="a" type="PcapSource"><param name="files" value="a"/></block>)",
-      R"(  <block id="t1" type="Tap"/>)",
-      R"(  <block id="t2" type="Tap"/>)",
+      R"(  <block id="t1" type="Tap"/>)", R"(  <block id="t2" type="Tap"/>)",
       R"(  <block id="b" type="PcapSource"><param name="files" value="b"/></block>)",
       R"(  <connect from="a.out" to="t1.in"/>)",
-      R"(  <connect from="a.out" to="t2.in"/>)",   // fan-out
+      R"(  <connect from="a.out" to="t2.in"/>)",  // fan-out
       R"(  <connect from="b.out" to="t2.aux"/>)",
       R"(  <connect from="t1.out" to="sink.in"/>)",  // fan-in
       R"(  <connect from="t2.out" to="sink.in"/>)",
-      R"(  <connect from="b.out" to="sink.in"/>)",   // PacketBatch into "*"
+      R"(  <connect from="b.out" to="sink.in"/>)",  // PacketBatch into "*"
   }));
   EXPECT_EQ(r.errors, V{});
   EXPECT_TRUE(r.ok);
@@ -182,74 +181,80 @@ TEST(CompositionValidate, UnknownBlockType) {
       R"(  <block id="x" type="PcapSorce"/>)",
   }));
   EXPECT_FALSE(r.ok);
-  EXPECT_EQ(r.errors, V{"v.xml:2: block 'x': unknown block type 'PcapSorce' (`netloom inspect` lists the available "
-                        "types)"});
+  EXPECT_EQ(r.errors,
+            V{"v.xml:2: block 'x': unknown block type 'PcapSorce' (`netloom inspect` lists the available "
+              "types)"});
   EXPECT_TRUE(r.vc.topo_order.empty());
 }
 
 TEST(CompositionValidate, DuplicateAndInvalidIds) {
   Result r = check(comp({
-      R"(  <block id="t" type="Tap"/>)",       // 2
-      R"(  <block id="u" type="Null"/>)",      // 3
-      R"(  <block id="t" type="Null"/>)",      // 4
-      R"(  <block id="9lives" type="Null"/>)", // 5
-      R"(  <block id="a.b" type="Null"/>)",    // 6
-      R"(  <block id="" type="Null"/>)",       // 7
-      R"(  <block id="ok_id-2" type="Tap"/>)", // 8
+      R"(  <block id="t" type="Tap"/>)",        // 2
+      R"(  <block id="u" type="Null"/>)",       // 3
+      R"(  <block id="t" type="Null"/>)",       // 4
+      R"(  <block id="9lives" type="Null"/>)",  // 5
+      R"(  <block id="a.b" type="Null"/>)",     // 6
+      R"(  <block id="" type="Null"/>)",        // 7
+      R"(  <block id="ok_id-2" type="Tap"/>)",  // 8
   }));
-  EXPECT_EQ(r.errors,
-            (V{
-                "v.xml:4: block 't': duplicate block id (first declared at line 2)",
-                "v.xml:5: invalid block id '9lives': ids start with a letter or '_' and contain only letters, digits, "
-                "'_' and '-'",
-                "v.xml:6: invalid block id 'a.b': ids start with a letter or '_' and contain only letters, digits, "
-                "'_' and '-'",
-                "v.xml:7: invalid block id '': ids start with a letter or '_' and contain only letters, digits, '_' "
-                "and '-'",
-                "v.xml:2: block 't': required input port 'in' (*) is not connected",
-                "v.xml:3: block 'u': required input port 'in' (*) is not connected",
-                "v.xml:8: block 'ok_id-2': required input port 'in' (*) is not connected",
-            }));
+  EXPECT_EQ(
+      r.errors,
+      (V{
+          "v.xml:4: block 't': duplicate block id (first declared at line 2)",
+          "v.xml:5: invalid block id '9lives': ids start with a letter or '_' and contain only letters, "
+          "digits, "
+          "'_' and '-'",
+          "v.xml:6: invalid block id 'a.b': ids start with a letter or '_' and contain only letters, digits, "
+          "'_' and '-'",
+          "v.xml:7: invalid block id '': ids start with a letter or '_' and contain only letters, digits, "
+          "'_' "
+          "and '-'",
+          "v.xml:2: block 't': required input port 'in' (*) is not connected",
+          "v.xml:3: block 'u': required input port 'in' (*) is not connected",
+          "v.xml:8: block 'ok_id-2': required input port 'in' (*) is not connected",
+      }));
 }
 
 TEST(CompositionValidate, EndpointErrors) {
   Result r = check(comp({
       R"(  <block id="cap" type="PcapSource"><param name="files" value="a"/></block>)",  // 2
-      R"(  <block id="cnt" type="FlowCounter"/>)",                                      // 3
-      R"(  <block id="trk" type="FlowTracker"/>)",                                      // 4
-      R"(  <block id="n" type="Null"/>)",                                               // 5
-      R"(  <block id="q" type="Nope"/>)",                                               // 6
-      R"(  <connect from="cap.outt" to="trk.in"/>)",                                    // 7
-      R"(  <connect from="trk.flows" to="cnt.input"/>)",                                // 8
-      R"(  <connect from="cnt.out" to="n.in"/>)",                                       // 9
-      R"(  <connect from="cap" to="trk."/>)",                                           // 10
-      R"(  <connect from=".out" to="n.in"/>)",                                          // 11
-      R"(  <connect from="capx.out" to="n.in"/>)",                                      // 12
-      R"(  <connect from="trk.out" to="cap.in"/>)",                                     // 13
-      R"(  <connect from="q.out" to="trk.in"/>)",                                       // 14: unknown type, no more
+      R"(  <block id="cnt" type="FlowCounter"/>)",                                       // 3
+      R"(  <block id="trk" type="FlowTracker"/>)",                                       // 4
+      R"(  <block id="n" type="Null"/>)",                                                // 5
+      R"(  <block id="q" type="Nope"/>)",                                                // 6
+      R"(  <connect from="cap.outt" to="trk.in"/>)",                                     // 7
+      R"(  <connect from="trk.flows" to="cnt.input"/>)",                                 // 8
+      R"(  <connect from="cnt.out" to="n.in"/>)",                                        // 9
+      R"(  <connect from="cap" to="trk."/>)",                                            // 10
+      R"(  <connect from=".out" to="n.in"/>)",                                           // 11
+      R"(  <connect from="capx.out" to="n.in"/>)",                                       // 12
+      R"(  <connect from="trk.out" to="cap.in"/>)",                                      // 13
+      R"(  <connect from="q.out" to="trk.in"/>)",  // 14: unknown type, no more
   }));
-  EXPECT_EQ(r.errors,
-            (V{
-                "v.xml:6: block 'q': unknown block type 'Nope' (`netloom inspect` lists the available types)",
-                "v.xml:7: connect from='cap.outt': block 'cap' (PcapSource) has no output port 'outt' (outputs: out)",
-                "v.xml:8: connect to='cnt.input': block 'cnt' (FlowCounter) has no input port 'input' (inputs: in)",
-                "v.xml:9: connect from='cnt.out': block 'cnt' (FlowCounter) has no output port 'out' (it has no "
-                "outputs)",
-                "v.xml:10: connect from='cap': malformed endpoint, expected BLOCK.PORT",
-                "v.xml:10: connect to='trk.': malformed endpoint, expected BLOCK.PORT",
-                "v.xml:11: connect from='.out': malformed endpoint, expected BLOCK.PORT",
-                "v.xml:12: connect from='capx.out': no block with id 'capx'",
-                "v.xml:13: connect to='cap.in': block 'cap' (PcapSource) has no input port 'in' (it has no inputs)",
-                // inputs named by a faulty connection count as connected: only cnt.in is really missing
-                "v.xml:3: block 'cnt': required input port 'in' (FlowBatch) is not connected",
-            }));
+  EXPECT_EQ(
+      r.errors,
+      (V{
+          "v.xml:6: block 'q': unknown block type 'Nope' (`netloom inspect` lists the available types)",
+          "v.xml:7: connect from='cap.outt': block 'cap' (PcapSource) has no output port 'outt' (outputs: "
+          "out)",
+          "v.xml:8: connect to='cnt.input': block 'cnt' (FlowCounter) has no input port 'input' (inputs: in)",
+          "v.xml:9: connect from='cnt.out': block 'cnt' (FlowCounter) has no output port 'out' (it has no "
+          "outputs)",
+          "v.xml:10: connect from='cap': malformed endpoint, expected BLOCK.PORT",
+          "v.xml:10: connect to='trk.': malformed endpoint, expected BLOCK.PORT",
+          "v.xml:11: connect from='.out': malformed endpoint, expected BLOCK.PORT",
+          "v.xml:12: connect from='capx.out': no block with id 'capx'",
+          "v.xml:13: connect to='cap.in': block 'cap' (PcapSource) has no input port 'in' (it has no inputs)",
+          // inputs named by a faulty connection count as connected: only cnt.in is really missing
+          "v.xml:3: block 'cnt': required input port 'in' (FlowBatch) is not connected",
+      }));
 }
 
 TEST(CompositionValidate, PortTypeMismatch) {
   Result r = check(comp({
       R"(  <block id="cap" type="PcapSource"><param name="files" value="a"/></block>)",  // 2
-      R"(  <block id="cnt" type="FlowCounter"/>)",                                      // 3
-      R"(  <connect from="cap.out" to="cnt.in"/>)",                                     // 4
+      R"(  <block id="cnt" type="FlowCounter"/>)",                                       // 3
+      R"(  <connect from="cap.out" to="cnt.in"/>)",                                      // 4
   }));
   EXPECT_EQ(r.errors, V{"v.xml:4: cap.out (PacketBatch) cannot feed cnt.in (FlowBatch)"});
 }
@@ -257,8 +262,7 @@ TEST(CompositionValidate, PortTypeMismatch) {
 TEST(CompositionValidate, WildcardPortsAcceptAnything) {
   Result r = check(comp({
       R"(  <block id="cap" type="PcapSource"><param name="files" value="a"/></block>)",
-      R"(  <block id="t" type="Tap"/>)",
-      R"(  <block id="cnt" type="FlowCounter"/>)",
+      R"(  <block id="t" type="Tap"/>)", R"(  <block id="cnt" type="FlowCounter"/>)",
       R"(  <connect from="cap.out" to="t.in"/>)",
       R"(  <connect from="t.out" to="cnt.in"/>)",  // "*" output into FlowBatch input
   }));
@@ -267,56 +271,59 @@ TEST(CompositionValidate, WildcardPortsAcceptAnything) {
 
 TEST(CompositionValidate, ParameterErrors) {
   Result r = check(comp({
-      R"(  <block id="cap" type="PcapSource">)",            // 2
-      R"(    <param name="snaplen" value="70000"/>)",        // 3
-      R"(    <param name="fles" value="x"/>)",               // 4
-      R"(    <param name="loop" value="perhaps"/>)",         // 5
-      R"(  </block>)",                                       // 6
-      R"(  <block id="cnt" type="FlowCounter">)",            // 7
-      R"(    <param name="mode" value="fats"/>)",            // 8
-      R"(    <param name="ratio" value="0.1"/>)",            // 9
-      R"(    <param name="ratio" value="0.2"/>)",            // 10
-      R"(  </block>)",                                       // 11
-      R"(  <block id="trk" type="FlowTracker">)",            // 12
-      R"(    <param name="timeout" value="0.5s"/>)",         // 13
-      R"(    <param name="table" value="lots"/>)",           // 14
-      R"(  </block>)",                                       // 15
-      R"(  <block id="n" type="Null">)",                     // 16
-      R"(    <param name="x" value="1"/>)",                  // 17
-      R"(  </block>)",                                       // 18
-      R"(  <connect from="cap.out" to="trk.in"/>)",          // 19
-      R"(  <connect from="trk.flows" to="cnt.in"/>)",        // 20
-      R"(  <connect from="trk.out" to="n.in"/>)",            // 21
+      R"(  <block id="cap" type="PcapSource">)",       // 2
+      R"(    <param name="snaplen" value="70000"/>)",  // 3
+      R"(    <param name="fles" value="x"/>)",         // 4
+      R"(    <param name="loop" value="perhaps"/>)",   // 5
+      R"(  </block>)",                                 // 6
+      R"(  <block id="cnt" type="FlowCounter">)",      // 7
+      R"(    <param name="mode" value="fats"/>)",      // 8
+      R"(    <param name="ratio" value="0.1"/>)",      // 9
+      R"(    <param name="ratio" value="0.2"/>)",      // 10
+      R"(  </block>)",                                 // 11
+      R"(  <block id="trk" type="FlowTracker">)",      // 12
+      R"(    <param name="timeout" value="0.5s"/>)",   // 13
+      R"(    <param name="table" value="lots"/>)",     // 14
+      R"(  </block>)",                                 // 15
+      R"(  <block id="n" type="Null">)",               // 16
+      R"(    <param name="x" value="1"/>)",            // 17
+      R"(  </block>)",                                 // 18
+      R"(  <connect from="cap.out" to="trk.in"/>)",    // 19
+      R"(  <connect from="trk.flows" to="cnt.in"/>)",  // 20
+      R"(  <connect from="trk.out" to="n.in"/>)",      // 21
   }));
   EXPECT_FALSE(r.ok);
-  EXPECT_EQ(r.errors,
-            (V{
-                "v.xml:3: block 'cap': parameter 'snaplen': '70000' is above the maximum 65535",
-                "v.xml:4: block 'cap': unknown parameter 'fles' for PcapSource (parameters: files, snaplen, loop)",
-                "v.xml:5: block 'cap': parameter 'loop': 'perhaps' is not a boolean (use true/false, yes/no, on/off "
-                "or 1/0)",
-                "v.xml:2: block 'cap': missing required parameter 'files' (string)",
-                "v.xml:8: block 'cnt': parameter 'mode': 'fats' is not one of: fast, slow",
-                "v.xml:10: block 'cnt': parameter 'ratio' given twice (first at line 9)",
-                "v.xml:13: block 'trk': parameter 'timeout': '0.5s' is below the minimum 1s",
-                "v.xml:14: block 'trk': parameter 'table': 'lots' is not a size (a number with an optional unit B, "
-                "k/K/KiB, M/MiB, G/GiB, T/TiB, KB, MB, GB or TB)",
-                "v.xml:17: block 'n': unknown parameter 'x' for Null (it takes no parameters)",
-            }));
+  EXPECT_EQ(
+      r.errors,
+      (V{
+          "v.xml:3: block 'cap': parameter 'snaplen': '70000' is above the maximum 65535",
+          "v.xml:4: block 'cap': unknown parameter 'fles' for PcapSource (parameters: files, snaplen, loop)",
+          "v.xml:5: block 'cap': parameter 'loop': 'perhaps' is not a boolean (use true/false, yes/no, "
+          "on/off "
+          "or 1/0)",
+          "v.xml:2: block 'cap': missing required parameter 'files' (string)",
+          "v.xml:8: block 'cnt': parameter 'mode': 'fats' is not one of: fast, slow",
+          "v.xml:10: block 'cnt': parameter 'ratio' given twice (first at line 9)",
+          "v.xml:13: block 'trk': parameter 'timeout': '0.5s' is below the minimum 1s",
+          "v.xml:14: block 'trk': parameter 'table': 'lots' is not a size (a number with an optional unit B, "
+          "k/K/KiB, M/MiB, G/GiB, T/TiB, KB, MB, GB or TB)",
+          "v.xml:17: block 'n': unknown parameter 'x' for Null (it takes no parameters)",
+      }));
 }
 
 TEST(CompositionValidate, InvalidDefaultInBlockInfo) {
   Result r = check(comp({R"(  <block id="b" type="BadDefault"/>)"}));
-  EXPECT_EQ(r.errors, V{"v.xml:2: block 'b': BadDefault declares an invalid default: parameter 'every': 'soon' is not "
-                        "a duration (a number with an optional unit ns, us, ms, s, m, h or d)"});
+  EXPECT_EQ(r.errors,
+            V{"v.xml:2: block 'b': BadDefault declares an invalid default: parameter 'every': 'soon' is not "
+              "a duration (a number with an optional unit ns, us, ms, s, m, h or d)"});
 }
 
 TEST(CompositionValidate, DuplicateConnection) {
   Result r = check(comp({
       R"(  <block id="cap" type="PcapSource"><param name="files" value="a"/></block>)",  // 2
-      R"(  <block id="trk" type="FlowTracker"/>)",                                      // 3
-      R"(  <connect from="cap.out" to="trk.in"/>)",                                     // 4
-      R"(  <connect from="cap.out" to="trk.in"/>)",                                     // 5
+      R"(  <block id="trk" type="FlowTracker"/>)",                                       // 3
+      R"(  <connect from="cap.out" to="trk.in"/>)",                                      // 4
+      R"(  <connect from="cap.out" to="trk.in"/>)",                                      // 5
   }));
   EXPECT_EQ(r.errors, V{"v.xml:5: connection cap.out -> trk.in is given twice (first at line 4)"});
 }
@@ -324,15 +331,15 @@ TEST(CompositionValidate, DuplicateConnection) {
 TEST(CompositionValidate, Cycle) {
   Result r = check(comp({
       R"(  <block id="cap" type="PcapSource"><param name="files" value="a"/></block>)",  // 2
-      R"(  <block id="a" type="Tap"/>)",                                                // 3
-      R"(  <block id="b" type="Tap"/>)",                                                // 4
-      R"(  <block id="c" type="Tap"/>)",                                                // 5
-      R"(  <block id="n" type="Null"/>)",                                               // 6
-      R"(  <connect from="cap.out" to="a.aux"/>)",                                      // 7
-      R"(  <connect from="a.out" to="b.in"/>)",                                         // 8
-      R"(  <connect from="b.out" to="c.in"/>)",                                         // 9
-      R"(  <connect from="c.out" to="a.in"/>)",                                         // 10
-      R"(  <connect from="c.out" to="n.in"/>)",                                         // 11: downstream only
+      R"(  <block id="a" type="Tap"/>)",                                                 // 3
+      R"(  <block id="b" type="Tap"/>)",                                                 // 4
+      R"(  <block id="c" type="Tap"/>)",                                                 // 5
+      R"(  <block id="n" type="Null"/>)",                                                // 6
+      R"(  <connect from="cap.out" to="a.aux"/>)",                                       // 7
+      R"(  <connect from="a.out" to="b.in"/>)",                                          // 8
+      R"(  <connect from="b.out" to="c.in"/>)",                                          // 9
+      R"(  <connect from="c.out" to="a.in"/>)",                                          // 10
+      R"(  <connect from="c.out" to="n.in"/>)",  // 11: downstream only
   }));
   EXPECT_FALSE(r.ok);
   EXPECT_EQ(r.errors, V{"v.xml:10: connections form a cycle: a -> b -> c -> a"});
@@ -347,20 +354,21 @@ TEST(CompositionValidate, SelfLoopAndTwoCycles) {
       R"(  <connect from="y.out" to="x.in"/>)",  // 6
       R"(  <connect from="x.out" to="y.in"/>)",  // 7
   }));
-  EXPECT_EQ(r.errors, (V{"v.xml:5: connections form a cycle: s -> s", "v.xml:6: connections form a cycle: x -> y -> x"}));
+  EXPECT_EQ(r.errors, (V{"v.xml:5: connections form a cycle: s -> s",
+                         "v.xml:6: connections form a cycle: x -> y -> x"}));
 }
 
 TEST(CompositionValidate, Replicas) {
   Result r = check(comp({
-      R"(  <block id="cap" type="PcapSource" replicas="4"><param name="files" value="a"/></block>)",  // 2
-      R"(  <block id="cap2" type="PcapSource" replicas="1"><param name="files" value="a"/></block>)", // 3
+      R"(  <block id="cap" type="PcapSource" replicas="4"><param name="files" value="a"/></block>)",      // 2
+      R"(  <block id="cap2" type="PcapSource" replicas="1"><param name="files" value="a"/></block>)",     // 3
       R"(  <block id="cap3" type="PcapSource" replicas="auto"><param name="files" value="a"/></block>)",  // 4
-      R"(  <block id="t1" type="FlowTracker" replicas="0"/>)",      // 5
-      R"(  <block id="t2" type="FlowTracker" replicas="1025"/>)",   // 6
-      R"(  <block id="t3" type="FlowTracker" replicas="two"/>)",    // 7
-      R"(  <block id="t4" type="FlowTracker" replicas="1024"/>)",   // 8
-      R"(  <block id="t5" type="Tap" replicas="auto"/>)",           // 9: stateless
-      R"(  <block id="t6" type="FlowTracker" replicas=""/>)",       // 10: given but empty = absent
+      R"(  <block id="t1" type="FlowTracker" replicas="0"/>)",                                            // 5
+      R"(  <block id="t2" type="FlowTracker" replicas="1025"/>)",                                         // 6
+      R"(  <block id="t3" type="FlowTracker" replicas="two"/>)",                                          // 7
+      R"(  <block id="t4" type="FlowTracker" replicas="1024"/>)",                                         // 8
+      R"(  <block id="t5" type="Tap" replicas="auto"/>)",      // 9: stateless
+      R"(  <block id="t6" type="FlowTracker" replicas=""/>)",  // 10: given but empty = absent
       R"(  <connect from="cap.out" to="t1.in"/>)",
       R"(  <connect from="cap.out" to="t2.in"/>)",
       R"(  <connect from="cap2.out" to="t3.in"/>)",
@@ -368,13 +376,14 @@ TEST(CompositionValidate, Replicas) {
       R"(  <connect from="cap3.out" to="t5.in"/>)",
       R"(  <connect from="cap3.out" to="t6.in"/>)",
   }));
-  EXPECT_EQ(r.errors, (V{
-                          "v.xml:2: block 'cap': PcapSource is serial and cannot be replicated (replicas='4')",
-                          "v.xml:4: block 'cap3': PcapSource is serial and cannot be replicated (replicas='auto')",
-                          "v.xml:5: block 't1': replicas='0': expected 'auto' or an integer from 1 to 1024",
-                          "v.xml:6: block 't2': replicas='1025': expected 'auto' or an integer from 1 to 1024",
-                          "v.xml:7: block 't3': replicas='two': expected 'auto' or an integer from 1 to 1024",
-                      }));
+  EXPECT_EQ(r.errors,
+            (V{
+                "v.xml:2: block 'cap': PcapSource is serial and cannot be replicated (replicas='4')",
+                "v.xml:4: block 'cap3': PcapSource is serial and cannot be replicated (replicas='auto')",
+                "v.xml:5: block 't1': replicas='0': expected 'auto' or an integer from 1 to 1024",
+                "v.xml:6: block 't2': replicas='1025': expected 'auto' or an integer from 1 to 1024",
+                "v.xml:7: block 't3': replicas='two': expected 'auto' or an integer from 1 to 1024",
+            }));
 }
 
 TEST(CompositionValidate, ReportsEveryErrorNotJustTheFirst) {
@@ -383,11 +392,12 @@ TEST(CompositionValidate, ReportsEveryErrorNotJustTheFirst) {
       R"(  <block id="z" type="Zzz"/>)",            // 3: unknown type
       R"(  <block id="cnt" type="FlowCounter"/>)",  // 4: unconnected
   }));
-  EXPECT_EQ(r.errors, (V{
-                          "v.xml:2: block 'cap': missing required parameter 'files' (string)",
-                          "v.xml:3: block 'z': unknown block type 'Zzz' (`netloom inspect` lists the available types)",
-                          "v.xml:4: block 'cnt': required input port 'in' (FlowBatch) is not connected",
-                      }));
+  EXPECT_EQ(r.errors,
+            (V{
+                "v.xml:2: block 'cap': missing required parameter 'files' (string)",
+                "v.xml:3: block 'z': unknown block type 'Zzz' (`netloom inspect` lists the available types)",
+                "v.xml:4: block 'cnt': required input port 'in' (FlowBatch) is not connected",
+            }));
 }
 
 TEST(CompositionValidate, SettingsOutOfRangeInData) {
@@ -433,5 +443,6 @@ TEST(CompositionValidate, NullLookupMeansEveryTypeIsUnknown) {
   std::vector<Diagnostic> errs;
   EXPECT_FALSE(validate_composition(c, InfoLookup{}, vc, errs));
   ASSERT_EQ(errs.size(), 1u);
-  EXPECT_EQ(errs[0].str(), "api:3: block 'x': unknown block type 'T' (`netloom inspect` lists the available types)");
+  EXPECT_EQ(errs[0].str(),
+            "api:3: block 'x': unknown block type 'T' (`netloom inspect` lists the available types)");
 }

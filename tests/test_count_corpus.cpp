@@ -55,7 +55,8 @@ struct Counted {
 };
 
 Counted count(const std::string& input, const std::string& tag) {
-  fs::path out = fs::temp_directory_path() / ("netloom-count-" + std::to_string(::getpid()) + "-" + tag + ".json");
+  fs::path out =
+      fs::temp_directory_path() / ("netloom-count-" + std::to_string(::getpid()) + "-" + tag + ".json");
   fs::remove(out);
   Counted c;
   c.r = run({kBin, "run", kSrc + "/compositions/count.xml", "-q", "-D", "input=" + input, "-D",
@@ -82,7 +83,8 @@ TEST(CountCorpus, EveryCaptureMatchesTshark) {
     } else {
       // One clear line naming the file; a non-zero exit only when nothing could be read.
       std::smatch m;
-      ASSERT_TRUE(std::regex_search(c.r.err, m, std::regex("netloom: error: block 'cap': ([^\n]*)\n"))) << c.r.err;
+      ASSERT_TRUE(std::regex_search(c.r.err, m, std::regex("netloom: error: block 'cap': ([^\n]*)\n")))
+          << c.r.err;
       EXPECT_EQ(std::string(m[1]).rfind(path + ": ", 0), 0u) << m[1];
       EXPECT_NE(std::string(m[1]).find(row.error), std::string::npos) << m[1];
       EXPECT_EQ(c.r.status, row.packets == 0 ? 1 : 0) << c.r.err;
@@ -93,13 +95,15 @@ TEST(CountCorpus, EveryCaptureMatchesTshark) {
 TEST(CountCorpus, GzipInputEqualsPlainAndAListIsOneTrace) {
   if (!fs::is_directory(corpus())) GTEST_SKIP() << "no corpus at " << corpus() << " (set NETLOOM_CORPUS)";
   const fs::path plain = corpus() / "dev/whatsapp_login_call.pcap";
-  const fs::path gz = fs::temp_directory_path() / ("netloom-count-" + std::to_string(::getpid()) + ".pcap.gz");
+  const fs::path gz =
+      fs::temp_directory_path() / ("netloom-count-" + std::to_string(::getpid()) + ".pcap.gz");
   {
     std::ifstream in(plain, std::ios::binary);
     std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
     gzFile out = gzopen(gz.c_str(), "wb");
     ASSERT_NE(out, nullptr);
-    ASSERT_EQ(gzwrite(out, bytes.data(), static_cast<unsigned>(bytes.size())), static_cast<int>(bytes.size()));
+    ASSERT_EQ(gzwrite(out, bytes.data(), static_cast<unsigned>(bytes.size())),
+              static_cast<int>(bytes.size()));
     gzclose(out);
   }
   auto a = count(plain.string(), "plain");

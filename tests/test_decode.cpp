@@ -158,8 +158,10 @@ TEST(DecodeBasic, NotIpAndUnknownLink) {
 }
 
 TEST(DecodeBasic, PacketReuseResetsFields) {
-  Bytes t = eth(kEtherIpv4, ipv4("10.0.0.1", "10.0.0.2", kIpUdp,
-                                 udp(1, 4789, vxlan(7, eth(kEtherIpv6, ipv6("::1", "::2", kIpTcp, tcp(3, 4, kTcpSyn)))))));
+  Bytes t =
+      eth(kEtherIpv4,
+          ipv4("10.0.0.1", "10.0.0.2", kIpUdp,
+               udp(1, 4789, vxlan(7, eth(kEtherIpv6, ipv6("::1", "::2", kIpTcp, tcp(3, 4, kTcpSyn)))))));
   Bytes plain = eth(kEtherArp, filler(28));
   Packet p;
   p.data = t.data();
@@ -204,7 +206,8 @@ TEST(DecodeL2, VlanAndQinQ) {
   EXPECT_EQ(d.p.l3_off, 18);
   EXPECT_EQ(d.p.dport, 53);
 
-  auto q = run(eth(kEtherQinQ, vlan(300, kEtherVlan, vlan(42, kEtherIpv6, ipv6("::1", "::2", kIpTcp, tcp(1, 2, 0))))));
+  auto q = run(
+      eth(kEtherQinQ, vlan(300, kEtherVlan, vlan(42, kEtherIpv6, ipv6("::1", "::2", kIpTcp, tcp(1, 2, 0))))));
   ASSERT_TRUE(q.ok);
   EXPECT_EQ(q.p.vlan, 300);  // outermost
   EXPECT_EQ(q.p.l3_off, 22);
@@ -227,7 +230,8 @@ TEST(DecodeL2, VlanAndQinQ) {
 }
 
 TEST(DecodeL2, MplsStack) {
-  auto d = run(eth(kEtherMpls, mpls({16, 17, 18}, ipv4("10.0.0.1", "10.0.0.2", kIpTcp, tcp(1, 179, kTcpSyn)))));
+  auto d =
+      run(eth(kEtherMpls, mpls({16, 17, 18}, ipv4("10.0.0.1", "10.0.0.2", kIpTcp, tcp(1, 179, kTcpSyn)))));
   ASSERT_TRUE(d.ok);
   EXPECT_TRUE(d.p.has(kMpls));
   EXPECT_EQ(d.p.l3_off, 14 + 12);
@@ -250,12 +254,15 @@ TEST(DecodeL2, MplsStack) {
 }
 
 TEST(DecodeL2, PppoeSession) {
-  auto d = run(eth(kEtherPppoeSess, pppoe_session(0x1234, 0x0021, ipv4("10.0.0.1", "10.0.0.2", kIpTcp, tcp(1, 443, kTcpSyn)))));
+  auto d =
+      run(eth(kEtherPppoeSess,
+              pppoe_session(0x1234, 0x0021, ipv4("10.0.0.1", "10.0.0.2", kIpTcp, tcp(1, 443, kTcpSyn)))));
   ASSERT_TRUE(d.ok);
   EXPECT_TRUE(d.p.has(kPppoe));
   EXPECT_EQ(d.p.l3_off, 22);
   EXPECT_EQ(d.p.dport, 443);
-  auto d6 = run(eth(kEtherVlan, vlan(7, kEtherPppoeSess, pppoe_session(1, 0x0057, ipv6("::1", "::2", kIpUdp, udp(1, 2))))));
+  auto d6 = run(eth(
+      kEtherVlan, vlan(7, kEtherPppoeSess, pppoe_session(1, 0x0057, ipv6("::1", "::2", kIpUdp, udp(1, 2))))));
   ASSERT_TRUE(d6.ok);
   EXPECT_EQ(d6.p.l3_off, 26);
   EXPECT_EQ(d6.p.ip_version, 6);
@@ -331,7 +338,8 @@ TEST(DecodeL2, Ieee80211AndLlcSnap) {
 // ---------------------------------------------------------------- IP details
 
 TEST(DecodeIp, Ipv4Fragments) {
-  auto first = run(eth(kEtherIpv4, ipv4("10.0.0.1", "10.0.0.2", kIpUdp, udp(7000, 8000, filler(32)), {.mf = true})));
+  auto first =
+      run(eth(kEtherIpv4, ipv4("10.0.0.1", "10.0.0.2", kIpUdp, udp(7000, 8000, filler(32)), {.mf = true})));
   ASSERT_TRUE(first.ok);
   EXPECT_TRUE(first.p.has(kFirstFragment));
   EXPECT_FALSE(first.p.has(kFragment));
@@ -346,7 +354,8 @@ TEST(DecodeIp, Ipv4Fragments) {
   EXPECT_FALSE(firstbig.p.has(kMalformed));
   EXPECT_EQ(firstbig.p.payload_len, 32u);
 
-  auto later = run(eth(kEtherIpv4, ipv4("10.0.0.1", "10.0.0.2", kIpUdp, filler(40), {.mf = true, .frag_offset8 = 5})));
+  auto later =
+      run(eth(kEtherIpv4, ipv4("10.0.0.1", "10.0.0.2", kIpUdp, filler(40), {.mf = true, .frag_offset8 = 5})));
   ASSERT_TRUE(later.ok);
   EXPECT_TRUE(later.p.has(kFragment));
   EXPECT_FALSE(later.p.has(kFirstFragment));
@@ -355,8 +364,7 @@ TEST(DecodeIp, Ipv4Fragments) {
   EXPECT_EQ(later.p.sport, 0);
   EXPECT_EQ(later.p.payload_off, 34);
   EXPECT_EQ(later.p.payload_len, 40u);
-  EXPECT_EQ(later.p.flow_hash,
-            decode::flow_hash(addr("10.0.0.2"), addr("10.0.0.1"), 0, 0, kIpUdp, 4));
+  EXPECT_EQ(later.p.flow_hash, decode::flow_hash(addr("10.0.0.2"), addr("10.0.0.1"), 0, 0, kIpUdp, 4));
 
   auto last = run(eth(kEtherIpv4, ipv4("10.0.0.1", "10.0.0.2", kIpUdp, filler(8), {.frag_offset8 = 10})));
   EXPECT_TRUE(last.p.has(kFragment));
@@ -404,12 +412,14 @@ TEST(DecodeIp, Ipv6ExtensionChain) {
 }
 
 TEST(DecodeIp, Ipv6Fragments) {
-  auto first = run(eth(kEtherIpv6, ipv6("::1", "::2", kIp6Fragment, ipv6_frag(kIpUdp, 0, true, udp(53, 5353, filler(16))))));
+  auto first = run(eth(
+      kEtherIpv6, ipv6("::1", "::2", kIp6Fragment, ipv6_frag(kIpUdp, 0, true, udp(53, 5353, filler(16))))));
   ASSERT_TRUE(first.ok);
   EXPECT_TRUE(first.p.has(kFirstFragment));
   EXPECT_EQ(first.p.l4_off, 14 + 48);
   EXPECT_EQ(first.p.sport, 53);
-  auto later = run(eth(kEtherIpv6, ipv6("::1", "::2", kIp6Fragment, ipv6_frag(kIpUdp, 3, false, filler(16)))));
+  auto later =
+      run(eth(kEtherIpv6, ipv6("::1", "::2", kIp6Fragment, ipv6_frag(kIpUdp, 3, false, filler(16)))));
   ASSERT_TRUE(later.ok);
   EXPECT_TRUE(later.p.has(kFragment));
   EXPECT_EQ(later.p.l4_proto, kIpUdp);
@@ -418,7 +428,8 @@ TEST(DecodeIp, Ipv6Fragments) {
   EXPECT_EQ(later.p.payload_len, 16u);
   EXPECT_EQ(later.p.sport, 0);
   // Atomic fragment (offset 0, M=0): a whole datagram.
-  auto atomic = run(eth(kEtherIpv6, ipv6("::1", "::2", kIp6Fragment, ipv6_frag(kIpTcp, 0, false, tcp(1, 2, 0)))));
+  auto atomic =
+      run(eth(kEtherIpv6, ipv6("::1", "::2", kIp6Fragment, ipv6_frag(kIpTcp, 0, false, tcp(1, 2, 0)))));
   EXPECT_FALSE(atomic.p.has(kFragment) || atomic.p.has(kFirstFragment));
   EXPECT_EQ(atomic.p.sport, 1);
 }
@@ -543,8 +554,11 @@ TEST(DecodeTunnel, PptpGre) {
 }
 
 TEST(DecodeTunnel, Vxlan) {
-  const Bytes inner = eth(kEtherIpv4, ipv4("172.16.0.1", "172.16.0.2", kIpTcp, tcp(3456, 443, kTcpAck, kHttp)));
-  auto d = run(eth(kEtherVlan, vlan(5, kEtherIpv4, ipv4("10.0.0.1", "10.0.0.2", kIpUdp, udp(49152, 4789, vxlan(1111, inner))))));
+  const Bytes inner =
+      eth(kEtherIpv4, ipv4("172.16.0.1", "172.16.0.2", kIpTcp, tcp(3456, 443, kTcpAck, kHttp)));
+  auto d =
+      run(eth(kEtherVlan, vlan(5, kEtherIpv4,
+                               ipv4("10.0.0.1", "10.0.0.2", kIpUdp, udp(49152, 4789, vxlan(1111, inner))))));
   const Packet& p = d.p;
   ASSERT_TRUE(d.ok);
   EXPECT_EQ(p.tunnel, TunnelType::vxlan);
@@ -570,7 +584,8 @@ TEST(DecodeTunnel, Vxlan) {
 
 TEST(DecodeTunnel, GtpU) {
   const Bytes inner = ipv6("2001:db8::a", "2001:db8::b", kIpUdp, udp(1000, 2000, filler(10)));
-  auto d = run(eth(kEtherIpv4, ipv4("10.0.0.1", "10.0.0.2", kIpUdp, udp(2152, 2152, gtpu(0x12808FB8, inner)))));
+  auto d =
+      run(eth(kEtherIpv4, ipv4("10.0.0.1", "10.0.0.2", kIpUdp, udp(2152, 2152, gtpu(0x12808FB8, inner)))));
   ASSERT_TRUE(d.ok);
   EXPECT_EQ(d.p.tunnel, TunnelType::gtpu);
   EXPECT_EQ(d.p.tunnel_id, 0x12808FB8u);
@@ -578,8 +593,9 @@ TEST(DecodeTunnel, GtpU) {
   EXPECT_EQ(d.p.ip_version, 6);
   EXPECT_EQ(d.p.dport, 2000);
   // Sequence number and two extension headers (PDU session container...).
-  auto e = run(eth(kEtherIpv4, ipv4("10.0.0.1", "10.0.0.2", kIpUdp,
-                                    udp(2152, 2152, gtpu(7, inner, true, {{0x85, filler(2)}, {0x40, filler(6)}})))));
+  auto e = run(
+      eth(kEtherIpv4, ipv4("10.0.0.1", "10.0.0.2", kIpUdp,
+                           udp(2152, 2152, gtpu(7, inner, true, {{0x85, filler(2)}, {0x40, filler(6)}})))));
   ASSERT_TRUE(e.ok);
   EXPECT_EQ(e.p.tunnel_id, 7u);
   EXPECT_EQ(e.p.l3_off, 14 + 20 + 8 + 12 + 4 + 8);
@@ -593,7 +609,8 @@ TEST(DecodeTunnel, GtpU) {
 }
 
 TEST(DecodeTunnel, IpInIpAndDepthLimit) {
-  auto d = run(eth(kEtherIpv4, ipv4("1.1.1.1", "2.2.2.2", kIpIpv6, ipv6("::1", "::2", kIpTcp, tcp(1, 2, kTcpSyn)))));
+  auto d = run(
+      eth(kEtherIpv4, ipv4("1.1.1.1", "2.2.2.2", kIpIpv6, ipv6("::1", "::2", kIpTcp, tcp(1, 2, kTcpSyn)))));
   ASSERT_TRUE(d.ok);
   EXPECT_EQ(d.p.tunnel, TunnelType::ipip);
   EXPECT_EQ(d.p.ip_version, 6);
@@ -640,8 +657,12 @@ std::vector<Sample> samples() {
       {"pppoe", eth(kEtherPppoeSess, pppoe_session(1, 0x0057, u6)), 1},
       {"gre key", eth(kEtherIpv4, ipv4("1.1.1.1", "2.2.2.2", kIpGre, gre(0x86DD, u6, 5, 6, true))), 1},
       {"pptp", eth(kEtherIpv4, ipv4("1.1.1.1", "2.2.2.2", kIpGre, gre_pptp(9, ppp(0x0021, t4), 1, 2))), 1},
-      {"vxlan", eth(kEtherIpv4, ipv4("1.1.1.1", "2.2.2.2", kIpUdp, udp(1, 4789, vxlan(5, eth(kEtherIpv4, t4))))), 1},
-      {"gtpu ext", eth(kEtherIpv4, ipv4("1.1.1.1", "2.2.2.2", kIpUdp, udp(2152, 2152, gtpu(5, t4, true, {{0x85, filler(6)}})))), 1},
+      {"vxlan",
+       eth(kEtherIpv4, ipv4("1.1.1.1", "2.2.2.2", kIpUdp, udp(1, 4789, vxlan(5, eth(kEtherIpv4, t4))))), 1},
+      {"gtpu ext",
+       eth(kEtherIpv4,
+           ipv4("1.1.1.1", "2.2.2.2", kIpUdp, udp(2152, 2152, gtpu(5, t4, true, {{0x85, filler(6)}})))),
+       1},
       {"6in4", eth(kEtherIpv4, ipv4("1.1.1.1", "2.2.2.2", kIpIpv6, u6)), 1},
       {"icmp", eth(kEtherIpv4, ipv4("1.1.1.1", "2.2.2.2", kIpIcmp, icmp(3, 3, filler(28)))), 1},
       {"sll2", sll2(0x0800, t4), 276},

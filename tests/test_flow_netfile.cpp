@@ -90,7 +90,8 @@ TEST(NetFile, ErrorsNameFileAndLine) {
             "nets.txt:4: '11.0.0.0/8' is not a netmask for the network on line 1");
   EXPECT_EQ(error_of("1.1.1.1/32\n10.0.0.0\n"),
             "nets.txt:2: network without a netmask (expected a netmask on the next line)");
-  EXPECT_EQ(error_of("10.0.0.0/8 11.0.0.0/8\n"), "nets.txt:1: '10.0.0.0/8 11.0.0.0/8': one network per line expected");
+  EXPECT_EQ(error_of("10.0.0.0/8 11.0.0.0/8\n"),
+            "nets.txt:1: '10.0.0.0/8 11.0.0.0/8': one network per line expected");
   try {
     NetList::load("/nonexistent/nets.txt");
     FAIL();

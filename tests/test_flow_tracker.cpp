@@ -1,9 +1,8 @@
 // The FlowTracker block, loaded from build/plugins/netloom_flow.so and driven
 // with a fake Context that fires packet-time timers the way the runtime does.
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <sys/resource.h>
-
-#include <arpa/inet.h>
 
 #include <boost/dll/shared_library.hpp>
 #include <cstdlib>
@@ -16,9 +15,9 @@
 #include <string>
 #include <vector>
 
-#include "decode/decode.hpp"
 #include "block_harness.hpp"
 #include "capture_batches.hpp"
+#include "decode/decode.hpp"
 #include "netloom/netloom.hpp"
 #include "pcap_builder.hpp"
 #include "pcapio.hpp"
@@ -286,7 +285,8 @@ TEST(FlowTracker, InterimRecordsOfLongFlows) {
   // of packet time: at 4 s and 8 s, each a snapshot of the flow so far; then the
   // final record at the end of input.
   Tracker r({{"interim", std::int64_t{4} * static_cast<std::int64_t>(kSec)}});
-  for (std::uint64_t i = 0; i < 10; ++i) r.feed(make_batch({{100 * kSec + i * kSec, dgram(C, 5000, S, 5001, 10)}}));
+  for (std::uint64_t i = 0; i < 10; ++i)
+    r.feed(make_batch({{100 * kSec + i * kSec, dgram(C, 5000, S, 5001, 10)}}));
   r.flush();
   ASSERT_EQ(r.out.records.size(), 3u);
   EXPECT_EQ(r.out.records[0].end, FlowEnd::interim);
@@ -355,14 +355,14 @@ TEST(FlowTracker, ExternalFlowsAreCountedNotLogged) {
 
 TEST(FlowTracker, EvictionPrefersHalfOpenThenOldest) {
   Tracker r({{"max_flows", std::int64_t{3}}});
-  auto f = handshake(kSec, 1);                                      // established (oldest)
-  f.push_back({kSec + 5000, seg(C, 2, S, 80, kTcpSyn, 1, 0)});     // half open
-  f.push_back({kSec + 6000, dgram(C, 3, S, 53, 1)});               // single-packet UDP
-  f.push_back({kSec + 7000, dgram(C, 4, S, 53, 1)});               // evicts the SYN-only flow 2
-  f.push_back({kSec + 8000, dgram(C, 5, S, 53, 1)});               // evicts UDP 3
-  f.push_back({kSec + 9000, dgram(C, 4, S, 53, 1)});               // UDP 4 no longer single
+  auto f = handshake(kSec, 1);                                  // established (oldest)
+  f.push_back({kSec + 5000, seg(C, 2, S, 80, kTcpSyn, 1, 0)});  // half open
+  f.push_back({kSec + 6000, dgram(C, 3, S, 53, 1)});            // single-packet UDP
+  f.push_back({kSec + 7000, dgram(C, 4, S, 53, 1)});            // evicts the SYN-only flow 2
+  f.push_back({kSec + 8000, dgram(C, 5, S, 53, 1)});            // evicts UDP 3
+  f.push_back({kSec + 9000, dgram(C, 4, S, 53, 1)});            // UDP 4 no longer single
   f.push_back({kSec + 9500, dgram(C, 5, S, 53, 1)});
-  f.push_back({kSec + 10000, dgram(C, 6, S, 53, 1)});              // evicts the oldest: TCP 1
+  f.push_back({kSec + 10000, dgram(C, 6, S, 53, 1)});  // evicts the oldest: TCP 1
   r.feed(make_batch(f));
   ASSERT_EQ(r.out.records.size(), 3u);
   EXPECT_EQ(r.out.records[0].key.client_port, 2);
@@ -462,8 +462,8 @@ TEST(FlowTracker, SynFloodStaysWithinTheCap) {
   EXPECT_EQ(r.v("active_flows"), 0u);
   // Bounded by the cap: at most 2 KiB per open flow (docs/flow.md measures
   // ~1.3 KiB) plus slack; 1 M open flows would need ten times that.
-  std::cout << "RSS growth " << (rss1 - rss0) / 1024 << " MiB for " << kCap << " open flows (sizeof(FlowRecord) "
-            << sizeof(FlowRecord) << ")\n";
+  std::cout << "RSS growth " << (rss1 - rss0) / 1024 << " MiB for " << kCap
+            << " open flows (sizeof(FlowRecord) " << sizeof(FlowRecord) << ")\n";
 #if defined(__SANITIZE_ADDRESS__)
   // AddressSanitizer's redzones and quarantine make RSS meaningless here; the
   // active-flow and eviction counts above still hold.
@@ -528,8 +528,9 @@ FlowSet netloom_flows(const fs::path& capture, const std::string& gc_trigger) {
   for (const FlowRecord& f : r.out.records) {
     const int v = f.key.ip_version;
     const char* kind = f.key.l4_proto == 17 ? "udp" : f.complete ? "complete" : "nocomplete";
-    std::string key = std::string(kind) + " " + ip_text(f.key.client, v) + ":" + std::to_string(f.key.client_port) +
-                      " " + ip_text(f.key.server, v) + ":" + std::to_string(f.key.server_port);
+    std::string key = std::string(kind) + " " + ip_text(f.key.client, v) + ":" +
+                      std::to_string(f.key.client_port) + " " + ip_text(f.key.server, v) + ":" +
+                      std::to_string(f.key.server_port);
     Cmp c = f.key.l4_proto == 17
                 ? Cmp{f.udp[0].pkts_all, f.udp[0].bytes_all, f.udp[1].pkts_all, f.udp[1].bytes_all}
                 : Cmp{f.tcp[0].pkts_all, f.tcp[0].bytes_all, f.tcp[1].pkts_all, f.tcp[1].bytes_all};

@@ -46,7 +46,8 @@ Log read_log(const fs::path& file) {
   std::size_t start = line.rfind('#') + 1;
   std::istringstream hs(line.substr(start));
   for (std::string tok; hs >> tok;) log.columns.push_back(tok.substr(0, tok.find(':')));
-  const int c_ip = log.col("c_ip"), c_port = log.col("c_port"), s_ip = log.col("s_ip"), s_port = log.col("s_port");
+  const int c_ip = log.col("c_ip"), c_port = log.col("c_port"), s_ip = log.col("s_ip"),
+            s_port = log.col("s_port");
   // The same endpoints can appear several times (a client retrying from one
   // port): the start time, to the ms, tells those connections apart.
   int first = log.col("first");
@@ -57,7 +58,8 @@ Log read_log(const fs::path& file) {
     for (std::string tok; ls >> tok;) v.push_back(tok);
     if (v.size() < log.columns.size()) continue;
     const std::string& t = v[first];
-    std::string key = v[c_ip] + " " + v[c_port] + " " + v[s_ip] + " " + v[s_port] + " @" + t.substr(0, t.find('.'));
+    std::string key =
+        v[c_ip] + " " + v[c_port] + " " + v[s_ip] + " " + v[s_port] + " @" + t.substr(0, t.find('.'));
     if (log.rows.count(key)) log.duplicate_keys.push_back(key);
     log.rows[key] = v;
   }
@@ -71,28 +73,37 @@ struct Column {
 };
 // Compared columns. "ms": times, equal within 0.001 ms (print rounding).
 const Column kTcpColumns[] = {
-    {"c_pkts_all", Cmp::exact}, {"c_rst_cnt", Cmp::exact},    {"c_ack_cnt", Cmp::exact},
-    {"c_ack_cnt_p", Cmp::exact}, {"c_bytes_uniq", Cmp::exact}, {"c_pkts_data", Cmp::exact},
-    {"c_bytes_all", Cmp::exact}, {"c_pkts_retx", Cmp::exact}, {"c_bytes_retx", Cmp::exact},
-    {"c_pkts_ooo", Cmp::exact},  {"c_syn_cnt", Cmp::exact},   {"c_fin_cnt", Cmp::exact},
-    {"s_pkts_all", Cmp::exact},  {"s_rst_cnt", Cmp::exact},   {"s_ack_cnt", Cmp::exact},
-    {"s_ack_cnt_p", Cmp::exact}, {"s_bytes_uniq", Cmp::exact}, {"s_pkts_data", Cmp::exact},
-    {"s_bytes_all", Cmp::exact}, {"s_pkts_retx", Cmp::exact}, {"s_bytes_retx", Cmp::exact},
-    {"s_pkts_ooo", Cmp::exact},  {"s_syn_cnt", Cmp::exact},   {"s_fin_cnt", Cmp::exact},
-    {"first", Cmp::ms},          {"last", Cmp::ms},           {"durat", Cmp::ms},
-    {"c_first", Cmp::ms},        {"s_first", Cmp::ms},        {"c_last", Cmp::ms},
-    {"s_last", Cmp::ms},         {"c_first_ack", Cmp::ms},    {"s_first_ack", Cmp::ms},
-    {"c_isint", Cmp::exact},     {"s_isint", Cmp::exact},     {"c_iscrypto", Cmp::exact},
-    {"s_iscrypto", Cmp::exact},  {"c_rtt_avg", Cmp::rtt},
-    {"c_rtt_min", Cmp::rtt},     {"c_rtt_max", Cmp::rtt},     {"c_rtt_cnt", Cmp::exact},
-    {"c_ttl_min", Cmp::exact},   {"c_ttl_max", Cmp::exact},   {"s_rtt_avg", Cmp::rtt},
-    {"s_rtt_min", Cmp::rtt},     {"s_rtt_max", Cmp::rtt},     {"s_rtt_cnt", Cmp::exact},
-    {"s_ttl_min", Cmp::exact},   {"s_ttl_max", Cmp::exact},
+    {"c_pkts_all", Cmp::exact},   {"c_rst_cnt", Cmp::exact},
+    {"c_ack_cnt", Cmp::exact},    {"c_ack_cnt_p", Cmp::exact},
+    {"c_bytes_uniq", Cmp::exact}, {"c_pkts_data", Cmp::exact},
+    {"c_bytes_all", Cmp::exact},  {"c_pkts_retx", Cmp::exact},
+    {"c_bytes_retx", Cmp::exact}, {"c_pkts_ooo", Cmp::exact},
+    {"c_syn_cnt", Cmp::exact},    {"c_fin_cnt", Cmp::exact},
+    {"s_pkts_all", Cmp::exact},   {"s_rst_cnt", Cmp::exact},
+    {"s_ack_cnt", Cmp::exact},    {"s_ack_cnt_p", Cmp::exact},
+    {"s_bytes_uniq", Cmp::exact}, {"s_pkts_data", Cmp::exact},
+    {"s_bytes_all", Cmp::exact},  {"s_pkts_retx", Cmp::exact},
+    {"s_bytes_retx", Cmp::exact}, {"s_pkts_ooo", Cmp::exact},
+    {"s_syn_cnt", Cmp::exact},    {"s_fin_cnt", Cmp::exact},
+    {"first", Cmp::ms},           {"last", Cmp::ms},
+    {"durat", Cmp::ms},           {"c_first", Cmp::ms},
+    {"s_first", Cmp::ms},         {"c_last", Cmp::ms},
+    {"s_last", Cmp::ms},          {"c_first_ack", Cmp::ms},
+    {"s_first_ack", Cmp::ms},     {"c_isint", Cmp::exact},
+    {"s_isint", Cmp::exact},      {"c_iscrypto", Cmp::exact},
+    {"s_iscrypto", Cmp::exact},   {"c_rtt_avg", Cmp::rtt},
+    {"c_rtt_min", Cmp::rtt},      {"c_rtt_max", Cmp::rtt},
+    {"c_rtt_cnt", Cmp::exact},    {"c_ttl_min", Cmp::exact},
+    {"c_ttl_max", Cmp::exact},    {"s_rtt_avg", Cmp::rtt},
+    {"s_rtt_min", Cmp::rtt},      {"s_rtt_max", Cmp::rtt},
+    {"s_rtt_cnt", Cmp::exact},    {"s_ttl_min", Cmp::exact},
+    {"s_ttl_max", Cmp::exact},
 };
 const Column kUdpColumns[] = {
-    {"c_first_abs", Cmp::ms}, {"c_durat", Cmp::sec},  {"c_bytes_all", Cmp::exact}, {"c_pkts_all", Cmp::exact},
-    {"c_isint", Cmp::exact},  {"c_iscrypto", Cmp::exact}, {"s_first_abs", Cmp::ms}, {"s_durat", Cmp::sec},
-    {"s_bytes_all", Cmp::exact}, {"s_pkts_all", Cmp::exact}, {"s_isint", Cmp::exact}, {"s_iscrypto", Cmp::exact},
+    {"c_first_abs", Cmp::ms},   {"c_durat", Cmp::sec},   {"c_bytes_all", Cmp::exact},
+    {"c_pkts_all", Cmp::exact}, {"c_isint", Cmp::exact}, {"c_iscrypto", Cmp::exact},
+    {"s_first_abs", Cmp::ms},   {"s_durat", Cmp::sec},   {"s_bytes_all", Cmp::exact},
+    {"s_pkts_all", Cmp::exact}, {"s_isint", Cmp::exact}, {"s_iscrypto", Cmp::exact},
 };
 
 bool same(const std::string& a, const std::string& b, Cmp how) {
@@ -125,10 +136,12 @@ const Known kKnownDifferences[] = {
     {"vxlan.pcap", "log_udp_complete", "10.10.20.4 *", "", NL_TUNNEL},
     {"vxlan.pcap", "log_tcp_complete", "10.10.20.4 *", "", NL_TUNNEL},
     {"gre.pcap", "log_udp_complete", "192.168.103.40 5060 192.168.10.210 5060 *", "", NL_TUNNEL},
-    {"gre.pcap", "log_udp_complete", "212.83.179.0 5097 192.200.144.148 5060 *", "", NL_TUNNEL},  // QinQ+PPPoE
+    {"gre.pcap", "log_udp_complete", "212.83.179.0 5097 192.200.144.148 5060 *", "",
+     NL_TUNNEL},  // QinQ+PPPoE
     {"gre.pcapng", "log_udp_complete", "192.168.10.210 5060 192.168.103.40 5060 *", "", NL_TUNNEL},
     {"ipv6_in_gtp.pcap", "log_udp_complete", "2607:fc20:4052:39e:490a:ea4d:17fe:e09c 49120 *", "", NL_TUNNEL},
-    {"rtmp_B.pcap", "log_tcp_nocomplete", "10.140.80.204 49757 203.205.224.48 1935 *", "", NL_TUNNEL},  // GTP-U
+    {"rtmp_B.pcap", "log_tcp_nocomplete", "10.140.80.204 49757 203.205.224.48 1935 *", "",
+     NL_TUNNEL},  // GTP-U
     {"capwap_data.pcapng", "log_tcp_nocomplete", "10.1.3.68 47025 74.125.130.188 443 *", "", NL_TUNNEL},
     {"telnet.pcap", "log_tcp_complete", "192.168.0.2 1550 192.168.0.1 23 *", "c_pkts_all", NL_LYING},
     {"telnet.pcap", "log_tcp_complete", "192.168.0.2 1550 192.168.0.1 23 *", "c_ack_cnt", NL_LYING},
@@ -144,8 +157,8 @@ const Known* known(const std::string& capture, const std::string& log, const std
                    const std::string& column) {
   for (const auto& k : kKnownDifferences) {
     const std::string pattern = k.key;  // a trailing '*' matches any rest
-    const bool key_ok = pattern.back() == '*' ? key.rfind(pattern.substr(0, pattern.size() - 1), 0) == 0
-                                              : key == pattern;
+    const bool key_ok =
+        pattern.back() == '*' ? key.rfind(pattern.substr(0, pattern.size() - 1), 0) == 0 : key == pattern;
     if (capture == k.capture && log == k.log && key_ok && column == k.column) return &k;
   }
   return nullptr;
@@ -189,11 +202,12 @@ TEST(GoldenTstat, EveryDevCaptureMatchesTstatLogs) {
   int captures = 0;
   for (const auto& e : fs::directory_iterator(ref)) {
     const std::string capture = e.path().filename().string();
-    const fs::path out = fs::temp_directory_path() / ("netloom-golden-" + std::to_string(::getpid()) + "-" + capture);
+    const fs::path out =
+        fs::temp_directory_path() / ("netloom-golden-" + std::to_string(::getpid()) + "-" + capture);
     fs::remove_all(out);
     auto r = netloom::test::run({kBin, "run", kSrc + "/compositions/flows.xml", "-q", "-D",
-                                 "input=" + (corpus() / "dev" / capture).string(), "-D", "out=" + out.string(),
-                                 "-D", "layout=flat", "-D", "gc_trigger=new_flow"});
+                                 "input=" + (corpus() / "dev" / capture).string(), "-D",
+                                 "out=" + out.string(), "-D", "layout=flat", "-D", "gc_trigger=new_flow"});
     EXPECT_EQ(r.status, 0) << capture << "\n" << r.err;
     ++captures;
     for (const char* name : {"log_tcp_complete", "log_tcp_nocomplete"})
@@ -249,7 +263,8 @@ TEST(GoldenTstat, CapturesTstatHangsOnMatchNdpiPacketCounts) {
   if (!fs::is_directory(dev)) GTEST_SKIP() << "no corpus at " << dev << " (set NETLOOM_CORPUS)";
   int checked = 0;
   for (const char* capture : {"pop3.pcap", "ssh.pcap", "smtp-starttls.pcap", "jabber_B.pcap"}) {
-    const fs::path out = fs::temp_directory_path() / ("netloom-hang-" + std::to_string(::getpid()) + "-" + capture);
+    const fs::path out =
+        fs::temp_directory_path() / ("netloom-hang-" + std::to_string(::getpid()) + "-" + capture);
     fs::remove_all(out);
     auto r = netloom::test::run({kBin, "run", kSrc + "/compositions/flows.xml", "-q", "-D",
                                  "input=" + (dev / capture).string(), "-D", "out=" + out.string(), "-D",
@@ -260,8 +275,8 @@ TEST(GoldenTstat, CapturesTstatHangsOnMatchNdpiPacketCounts) {
     for (const char* name : {"log_tcp_complete", "log_tcp_nocomplete"}) {
       Log log = read_log(out / name);
       for (const auto& [key, v] : log.rows) {
-        const std::string k = v[log.col("c_ip")] + " " + v[log.col("c_port")] + " " + v[log.col("s_ip")] + " " +
-                              v[log.col("s_port")];
+        const std::string k = v[log.col("c_ip")] + " " + v[log.col("c_port")] + " " + v[log.col("s_ip")] +
+                              " " + v[log.col("s_port")];
         ours[k] = {v[log.col("c_pkts_all")], v[log.col("s_pkts_all")]};
       }
     }
@@ -273,7 +288,8 @@ TEST(GoldenTstat, CapturesTstatHangsOnMatchNdpiPacketCounts) {
     std::vector<std::string> head;
     for (std::stringstream hs(line); std::getline(hs, line, ',');) head.push_back(line);
     auto col = [&](const char* n) { return std::find(head.begin(), head.end(), n) - head.begin(); };
-    const auto c_client = col("client"), c_server = col("server"), c_c2s = col("c2s_pkts"), c_s2c = col("s2c_pkts");
+    const auto c_client = col("client"), c_server = col("server"), c_c2s = col("c2s_pkts"),
+               c_s2c = col("s2c_pkts");
     ASSERT_LT(static_cast<std::size_t>(c_s2c), head.size()) << capture;
     while (std::getline(f, line)) {
       std::vector<std::string> v;

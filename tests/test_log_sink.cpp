@@ -119,7 +119,8 @@ FlowRecord tcp_complete() {
   c.first_ack_ns = r.first_ns + us(232228);
   s.first_ack_ns = r.first_ns + us(259432);
   // RTT samples 131, 232006, 137 µs and 161, 222 µs
-  c.rtt_cnt = 3, c.rtt_sum_us = 232274, c.rtt_sum2_us = 53826819966.0, c.rtt_min_us = 131, c.rtt_max_us = 232006;
+  c.rtt_cnt = 3, c.rtt_sum_us = 232274, c.rtt_sum2_us = 53826819966.0, c.rtt_min_us = 131,
+  c.rtt_max_us = 232006;
   s.rtt_cnt = 2, s.rtt_sum_us = 383, s.rtt_sum2_us = 161.0 * 161 + 222.0 * 222, s.rtt_min_us = 161,
   s.rtt_max_us = 222;
   c.ttl_min = c.ttl_max = 128;
@@ -327,25 +328,26 @@ TEST_F(LogSinkTest, IPv6TcpAndUnseenEventsPrintZero) {
   f.crypto = {false, true};
   f.labels.con_type = 8192 | 1;  // SSL + HTTP: http_t = http_type + 1
   f.labels.http_type = 4;
-  f.labels.p2p_type = 917;       // ipp2p BIT (9), subtype 17 -> p2p_t 9
+  f.labels.p2p_type = 917;  // ipp2p BIT (9), subtype 17 -> p2p_t 9
   f.first_ns = 1'000'000'000'123'456'000;
-  f.last_ns = f.first_ns + 1'500'000;         // 1.5 ms
+  f.last_ns = f.first_ns + 1'500'000;          // 1.5 ms
   f.tcp[1].first_payload_ns = f.first_ns - 1;  // before the first packet: elapsed() gives 0
   f.tcp[0].first_ack_ns = f.first_ns + 250'000;
   f.tcp[0].pkts_all = 3;
   r->feed({f});
   r->flush();
-  EXPECT_EQ(slurp(d / "log_tcp_complete"),
-            "#00#c_ip:1 c_port:2 c_pkts_all:3 c_rst_cnt:4 c_ack_cnt:5 c_ack_cnt_p:6 c_bytes_uniq:7 "
-            "c_pkts_data:8 c_bytes_all:9 c_pkts_retx:10 c_bytes_retx:11 c_pkts_ooo:12 c_syn_cnt:13 "
-            "c_fin_cnt:14 s_ip:15 s_port:16 s_pkts_all:17 s_rst_cnt:18 s_ack_cnt:19 s_ack_cnt_p:20 "
-            "s_bytes_uniq:21 s_pkts_data:22 s_bytes_all:23 s_pkts_retx:24 s_bytes_retx:25 s_pkts_ooo:26 "
-            "s_syn_cnt:27 s_fin_cnt:28 first:29 last:30 durat:31 c_first:32 s_first:33 c_last:34 s_last:35 "
-            "c_first_ack:36 s_first_ack:37 c_isint:38 s_isint:39 c_iscrypto:40 s_iscrypto:41 con_t:42 p2p_t:43 "
-            "http_t:44\n"
-            "2001:db8::1 40000 3 0 0 0 0 0 0 0 0 0 0 0 2001:db8::1:0:0:2 443 0 0 0 0 0 0 0 0 0 0 0 0 "
-            "1000000000123.456055 1000000000124.956055 1.500000 0.000000 0.000000 0.000000 0.000000 0.250000 "
-            "0.000000 1 0 0 1 8193 9 5\n");
+  EXPECT_EQ(
+      slurp(d / "log_tcp_complete"),
+      "#00#c_ip:1 c_port:2 c_pkts_all:3 c_rst_cnt:4 c_ack_cnt:5 c_ack_cnt_p:6 c_bytes_uniq:7 "
+      "c_pkts_data:8 c_bytes_all:9 c_pkts_retx:10 c_bytes_retx:11 c_pkts_ooo:12 c_syn_cnt:13 "
+      "c_fin_cnt:14 s_ip:15 s_port:16 s_pkts_all:17 s_rst_cnt:18 s_ack_cnt:19 s_ack_cnt_p:20 "
+      "s_bytes_uniq:21 s_pkts_data:22 s_bytes_all:23 s_pkts_retx:24 s_bytes_retx:25 s_pkts_ooo:26 "
+      "s_syn_cnt:27 s_fin_cnt:28 first:29 last:30 durat:31 c_first:32 s_first:33 c_last:34 s_last:35 "
+      "c_first_ack:36 s_first_ack:37 c_isint:38 s_isint:39 c_iscrypto:40 s_iscrypto:41 con_t:42 p2p_t:43 "
+      "http_t:44\n"
+      "2001:db8::1 40000 3 0 0 0 0 0 0 0 0 0 0 0 2001:db8::1:0:0:2 443 0 0 0 0 0 0 0 0 0 0 0 0 "
+      "1000000000123.456055 1000000000124.956055 1.500000 0.000000 0.000000 0.000000 0.000000 0.250000 "
+      "0.000000 1 0 0 1 8193 9 5\n");
   // the nocomplete header carries the mask too
   EXPECT_EQ(slurp(d / "log_tcp_nocomplete").substr(0, 12), "#00#c_ip:1 c");
 }
@@ -452,7 +454,8 @@ TEST_F(LogSinkTest, JsonLines) {
   r->feed({tcp_nocomplete(), v6, tcp_complete()});
   r->flush();
   EXPECT_EQ(slurp(d / "log_tcp_nocomplete.jsonl"),
-            "{\"proto\":\"tcp\",\"complete\":false,\"app\":null,\"c_ip\":\"10.0.2.15\",\"c_port\":50202,\"c_pkts_all\":1,"
+            "{\"proto\":\"tcp\",\"complete\":false,\"app\":null,\"c_ip\":\"10.0.2.15\",\"c_port\":50202,\"c_"
+            "pkts_all\":1,"
             "\"c_rst_cnt\":0,\"c_ack_cnt\":0,\"c_ack_cnt_p\":0,\"c_bytes_uniq\":0,\"c_pkts_data\":0,"
             "\"c_bytes_all\":0,\"c_pkts_retx\":0,\"c_bytes_retx\":0,\"c_pkts_ooo\":0,\"c_syn_cnt\":1,"
             "\"c_fin_cnt\":0,\"s_ip\":\"61.238.173.128\",\"s_port\":57648,\"s_pkts_all\":1,\"s_rst_cnt\":1,"
@@ -463,7 +466,8 @@ TEST_F(LogSinkTest, JsonLines) {
             "\"s_first_ack\":0.000000,\"c_isint\":1,\"s_isint\":1,\"c_iscrypto\":0,\"s_iscrypto\":0,"
             "\"con_t\":0,\"p2p_t\":0,\"http_t\":0}\n");
   EXPECT_EQ(slurp(d / "log_udp_complete.jsonl"),
-            "{\"proto\":\"udp\",\"complete\":true,\"app\":\"LLMNR \\\"v6\\\"\",\"c_ip\":\"fe80::c50d:519f:96a4:e108\","
+            "{\"proto\":\"udp\",\"complete\":true,\"app\":\"LLMNR "
+            "\\\"v6\\\"\",\"c_ip\":\"fe80::c50d:519f:96a4:e108\","
             "\"c_port\":63717,"
             "\"c_first_abs\":12529.920000,\"c_durat\":0.000000,\"c_bytes_all\":29,\"c_pkts_all\":1,"
             "\"c_isint\":1,\"c_iscrypto\":0,\"c_type\":19,\"s_ip\":\"ff02::1:3\",\"s_port\":5355,"
@@ -471,7 +475,8 @@ TEST_F(LogSinkTest, JsonLines) {
             "\"s_iscrypto\":0,\"s_type\":0,\"fqdn\":null,\"quic_SNI\":null,\"quic_UA\":null,"
             "\"quic_c_vers\":null,\"quic_s_vers\":null,\"quic_zero_rtt\":0,\"quic_ech\":0}\n");
   std::string tcp = slurp(d / "log_tcp_complete.jsonl");
-  EXPECT_TRUE(tcp.starts_with("{\"proto\":\"tcp\",\"complete\":true,\"app\":null,\"c_ip\":\"10.0.2.15\",")) << tcp;
+  EXPECT_TRUE(tcp.starts_with("{\"proto\":\"tcp\",\"complete\":true,\"app\":null,\"c_ip\":\"10.0.2.15\","))
+      << tcp;
   EXPECT_NE(tcp.find(",\"c_rtt_avg\":77.422086,\"c_rtt_min\":0.131000,"), std::string::npos);
   EXPECT_NE(tcp.find(",\"http_res\":null,\"c_pkts_push\":1,"), std::string::npos);
   EXPECT_NE(tcp.find(",\"req_tm\":0.0,\"res_tm\":0.0,"), std::string::npos);
@@ -553,8 +558,8 @@ TEST_F(LogSinkTest, WriteFailureIsAnInputErrorNamingTheFile) {
     r->feed({tcp_complete(), udp_v6()});
     FAIL() << "expected InputError";
   } catch (const InputError& e) {
-    EXPECT_EQ(std::string(e.what()), "cannot write '" + (d / "log_tcp_complete").string() +
-                                         "': No space left on device");
+    EXPECT_EQ(std::string(e.what()),
+              "cannot write '" + (d / "log_tcp_complete").string() + "': No space left on device");
   }
   EXPECT_EQ(r->ctx.value("write_errors"), 1u);
   r->flush();  // the other logs are still written and closed

@@ -66,11 +66,12 @@ TEST(ParamParse, BoolGood) {
 
 TEST(ParamParse, BoolBad) {
   auto s = spec("b", ParamType::boolean);
-  EXPECT_EQ(error_of(s, "maybe"), "parameter 'b': 'maybe' is not a boolean (use true/false, yes/no, on/off or 1/0)");
+  EXPECT_EQ(error_of(s, "maybe"),
+            "parameter 'b': 'maybe' is not a boolean (use true/false, yes/no, on/off or 1/0)");
   for (const char* t : {"", "2", "tru", "yess", "y", "n", "10", "-1"}) {
     SCOPED_TRACE(t);
-    EXPECT_EQ(error_of(s, t),
-              "parameter 'b': '" + std::string(t) + "' is not a boolean (use true/false, yes/no, on/off or 1/0)");
+    EXPECT_EQ(error_of(s, t), "parameter 'b': '" + std::string(t) +
+                                  "' is not a boolean (use true/false, yes/no, on/off or 1/0)");
   }
 }
 
@@ -101,7 +102,8 @@ TEST(ParamParse, IntGood) {
 TEST(ParamParse, IntBad) {
   auto s = spec("x", ParamType::integer);
   EXPECT_EQ(error_of(s, "abc"), "parameter 'x': 'abc' is not an integer");
-  for (const char* t : {"", "12abc", "1.5", "0x", "--1", "+-1", "-+1", "1 2", "0x-1", "0xg", "1e3", "0b101", "12 kB"}) {
+  for (const char* t :
+       {"", "12abc", "1.5", "0x", "--1", "+-1", "-+1", "1 2", "0x-1", "0xg", "1e3", "0b101", "12 kB"}) {
     SCOPED_TRACE(t);
     EXPECT_EQ(error_of(s, t), "parameter 'x': '" + std::string(t) + "' is not an integer");
   }
@@ -200,16 +202,19 @@ TEST(ParamParse, DurationGood) {
 
 TEST(ParamParse, DurationBad) {
   auto s = spec("t", ParamType::duration);
-  for (const char* t : {"", "s", "5x", "5 parsecs", "1..5s", "1e3s", "5S", "5sec", "ms10", "1.5.2", "abc", "--1s", "5s5"}) {
+  for (const char* t :
+       {"", "s", "5x", "5 parsecs", "1..5s", "1e3s", "5S", "5sec", "ms10", "1.5.2", "abc", "--1s", "5s5"}) {
     SCOPED_TRACE(t);
-    EXPECT_EQ(error_of(s, t), "parameter 't': '" + std::string(t) +
-                                  "' is not a duration (a number with an optional unit ns, us, ms, s, m, h or d)");
+    EXPECT_EQ(error_of(s, t),
+              "parameter 't': '" + std::string(t) +
+                  "' is not a duration (a number with an optional unit ns, us, ms, s, m, h or d)");
   }
   EXPECT_EQ(error_of(s, "-1s"), "parameter 't': '-1s' is a negative duration");
   EXPECT_EQ(error_of(s, "-0.5"), "parameter 't': '-0.5' is a negative duration");
   for (const char* t : {"106752d", "9223372036854775808ns", "99999999999999999999s", "9223372037s"}) {
     SCOPED_TRACE(t);
-    EXPECT_EQ(error_of(s, t), "parameter 't': '" + std::string(t) + "' is too long (the limit is about 292 years)");
+    EXPECT_EQ(error_of(s, t),
+              "parameter 't': '" + std::string(t) + "' is too long (the limit is about 292 years)");
   }
 }
 
@@ -265,9 +270,10 @@ TEST(ParamParse, SizeBad) {
   auto s = spec("sz", ParamType::size);
   for (const char* t : {"", "1Q", "MiB", "1mb", "1m", "1kb", "1 k B", "8EiB", "1.2.3k", "abc", "1e3"}) {
     SCOPED_TRACE(t);
-    EXPECT_EQ(error_of(s, t), "parameter 'sz': '" + std::string(t) +
-                                  "' is not a size (a number with an optional unit B, k/K/KiB, M/MiB, G/GiB, T/TiB, "
-                                  "KB, MB, GB or TB)");
+    EXPECT_EQ(error_of(s, t),
+              "parameter 'sz': '" + std::string(t) +
+                  "' is not a size (a number with an optional unit B, k/K/KiB, M/MiB, G/GiB, T/TiB, "
+                  "KB, MB, GB or TB)");
   }
   EXPECT_EQ(error_of(s, "-1k"), "parameter 'sz': '-1k' is a negative size");
   for (const char* t : {"8388608T", "9223372036854775808", "99999999999999999999"}) {
@@ -346,10 +352,18 @@ TEST(ParamFormat, RoundTrip) {
   struct {
     ParamType type;
     const char* text;
-  } cases[] = {{ParamType::boolean, "yes"},  {ParamType::integer, "0x7f"},  {ParamType::integer, "-9223372036854775808"},
-               {ParamType::real, "0.1"},     {ParamType::real, "-1e-300"},  {ParamType::duration, "1.5m"},
-               {ParamType::duration, "7ns"}, {ParamType::duration, "3d"},   {ParamType::size, "64MiB"},
-               {ParamType::size, "1.5k"},    {ParamType::size, "1TB"},      {ParamType::string, " spaced "}};
+  } cases[] = {{ParamType::boolean, "yes"},
+               {ParamType::integer, "0x7f"},
+               {ParamType::integer, "-9223372036854775808"},
+               {ParamType::real, "0.1"},
+               {ParamType::real, "-1e-300"},
+               {ParamType::duration, "1.5m"},
+               {ParamType::duration, "7ns"},
+               {ParamType::duration, "3d"},
+               {ParamType::size, "64MiB"},
+               {ParamType::size, "1.5k"},
+               {ParamType::size, "1TB"},
+               {ParamType::string, " spaced "}};
   for (const auto& c : cases) {
     SCOPED_TRACE(c.text);
     auto s = spec("p", c.type);
@@ -360,7 +374,8 @@ TEST(ParamFormat, RoundTrip) {
 
 TEST(ParamParse, SdkBuilderDefaultsParse) {
   // The SDK builders write defaults as text; each must parse back to the value.
-  EXPECT_EQ(parse_param_value(netloom::param<double>("r", 0.5, ""), *netloom::param<double>("r", 0.5, "").default_text),
+  EXPECT_EQ(parse_param_value(netloom::param<double>("r", 0.5, ""),
+                              *netloom::param<double>("r", 0.5, "").default_text),
             ParamValue(0.5));
   auto i = netloom::param<int>("i", -3, "");
   EXPECT_EQ(parse_param_value(i, *i.default_text), ParamValue(std::int64_t{-3}));

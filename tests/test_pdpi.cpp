@@ -1,9 +1,8 @@
 // PDPI: the signature dictionary parser, every shipped signature on
 // hand-built payloads, the block behind a real FlowTracker, and per-class
 // accuracy on the dev captures (labels from nDPI).
-#include <gtest/gtest.h>
-
 #include <arpa/inet.h>
+#include <gtest/gtest.h>
 
 #include <algorithm>
 #include <filesystem>
@@ -93,8 +92,7 @@ TEST(PdpiParser, ReportsEveryErrorWithItsLine) {
       {h + "#\na A udp any /x/\n", "t.sig:3: expected NAME APP L4 DIR CODES [OPTIONS] /REGEX/FLAGS"},
       {h + "a A sctp any - /x/\n", "t.sig:2: l4 must be tcp, udp or any, not 'sctp'"},
       {h + "a A udp up - /x/\n", "t.sig:2: direction must be any, c2s or s2c, not 'up'"},
-      {h + "a A udp any foo=1 /x/\n",
-       "t.sig:2: unknown code 'foo=1' (expected udp=N, con=N, p2p=N or -)"},
+      {h + "a A udp any foo=1 /x/\n", "t.sig:2: unknown code 'foo=1' (expected udp=N, con=N, p2p=N or -)"},
       {h + "a A udp any udp=32 /x/\n", "t.sig:2: bad udp type '32' (expected 1..31)"},
       {h + "a A tcp any p2p=12 /x/\n", "t.sig:2: bad p2p type '12' (expected 100..9999)"},
       {h + "a A udp any - size=3 /x/\n", "t.sig:2: unknown option 'size=3'"},
@@ -106,7 +104,8 @@ TEST(PdpiParser, ReportsEveryErrorWithItsLine) {
       {h + "a A udp any - /x\n", "t.sig:2: pattern must end with /FLAGS"},
       {h + "a A udp any - //\n", "t.sig:2: empty pattern"},
       {h + "a A udp any - /x/q\n", "t.sig:2: unknown regex flag 'q' (allowed: i, s, m)"},
-      {h + "a A udp any - /x/\n\na B tcp any - /y/\n", "t.sig:4: duplicate signature name 'a' (first on line 2)"},
+      {h + "a A udp any - /x/\n\na B tcp any - /y/\n",
+       "t.sig:4: duplicate signature name 'a' (first on line 2)"},
   };
   for (const auto& [text, msg] : cases) EXPECT_EQ(error_of(text), msg) << text;
 }
@@ -208,8 +207,8 @@ Bytes quic_initial(std::uint32_t version, std::uint8_t first = 0xc3) {
 TEST_F(Shipped, Naming) {
   EXPECT_EQ(hit({dns_query("www")}), "dns");
   EXPECT_EQ(hit({dns_query("www"), true, 0, 5353, 5353}), "mdns");
-  EXPECT_EQ(hit({dns_query("-x")}), "-");                  // label must start alphanumeric
-  EXPECT_EQ(hit({dns_query("www"), false}), "-");          // UDP only
+  EXPECT_EQ(hit({dns_query("-x")}), "-");          // label must start alphanumeric
+  EXPECT_EQ(hit({dns_query("www"), false}), "-");  // UDP only
   Bytes three = dns_query("www");
   three[5] = 3;
   EXPECT_EQ(hit({three}), "-");  // three questions
@@ -239,7 +238,8 @@ TEST_F(Shipped, BitTorrentUdp) {
   EXPECT_EQ(hit({pad(hex({0, 0, 4, 0x17, 0x27, 0x10, 0x19, 0x80}), 16)}), "bt-tracker-udp");
   EXPECT_EQ(hit({pad(hex({0, 0, 4, 0x17, 0x27, 0x10, 0x19, 0x80}), 17)}), "-");
   Bytes utp = pad(hex({0x01, 0x00}), 20, 0);
-  append(utp, str("\x13" "BitTorrent protocol"));
+  append(utp, str("\x13"
+                  "BitTorrent protocol"));
   EXPECT_EQ(hit({pad(utp, 88)}), "utp-bt");
   EXPECT_EQ(hit({pad(hex({0x41, 0x00, 0x12, 0x34}), 20)}), "utp-syn");
   EXPECT_EQ(hit({pad(hex({0x41, 0x00, 0x12, 0x34}), 21)}), "-");
@@ -326,7 +326,8 @@ TEST_F(Shipped, TunnelsVoipDtls) {
   EXPECT_EQ(hit({str("SIP/2.0 200 OK\r\nVia: x\r\n")}), "sip");
   EXPECT_EQ(hit({str("REGISTER sip:example.com SIP/2.0\r\n"), false}), "sip");
   EXPECT_EQ(hit({str("INVITE http://example.com HTTP/1.1\r\n")}), "-");
-  EXPECT_EQ(hit({pad(hex({0x16, 0xfe, 0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0x00, 0x80, 0x01}), 141)}), "dtls-handshake");
+  EXPECT_EQ(hit({pad(hex({0x16, 0xfe, 0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0x00, 0x80, 0x01}), 141)}),
+            "dtls-handshake");
   EXPECT_EQ(hit({pad(hex({0x16, 0xfe, 0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0x40, 0x80, 0x01}), 141)}), "-");
   Bytes app = pad(hex({0x17, 0xfe, 0xfd, 0, 1, 0, 0, 0, 0, 0, 7}), 113);
   set16be(app, 11, 100);
@@ -348,8 +349,16 @@ TEST_F(Shipped, Quic) {
 }
 
 TEST_F(Shipped, TcpP2P) {
-  EXPECT_EQ(hit({pad(str("\x13" "BitTorrent protocol"), 68, 0), false}), "bt-handshake");
-  EXPECT_EQ(hit({pad(str("\x13" "BitTorrent protocol"), 68, 0), true}), "-");  // TCP only
+  EXPECT_EQ(hit({pad(str("\x13"
+                         "BitTorrent protocol"),
+                     68, 0),
+                 false}),
+            "bt-handshake");
+  EXPECT_EQ(hit({pad(str("\x13"
+                         "BitTorrent protocol"),
+                     68, 0),
+                 true}),
+            "-");  // TCP only
   EXPECT_EQ(hit({str("GET /announce?info_hash=%12%34&peer_id=x HTTP/1.1\r\n"), false}), "bt-tracker");
   EXPECT_EQ(hit({str("GET /announce.php?passkey=abc HTTP/1.1\r\n"), false}), "bt-tracker");
   EXPECT_EQ(hit({str("GET /announcements?x=1 HTTP/1.1\r\n"), false}), "-");
@@ -483,8 +492,9 @@ TEST(PdpiBlock, DescribesItself) {
   ASSERT_EQ(info.outputs.size(), 2u);
   EXPECT_EQ(info.outputs[1].type, "FlowBatch");
   test::FakeContext ctx;
-  EXPECT_THROW(test::make_block(pdpi_plugin().factory(), ctx, {{"signatures", std::string("/nonexistent.sig")}}),
-               ConfigError);
+  EXPECT_THROW(
+      test::make_block(pdpi_plugin().factory(), ctx, {{"signatures", std::string("/nonexistent.sig")}}),
+      ConfigError);
 }
 
 TEST(PdpiBlock, LabelsEachUdpDirectionAndForwardsTheBatch) {
@@ -520,7 +530,9 @@ TEST(PdpiBlock, TcpP2PSetsConTypeAndP2PType) {
     return c2s ? eth(kEtherIpv4, ipv4(A, B, kIpTcp, tcp(40000, 6881, fl, pl, 0, seq, ack)))
                : eth(kEtherIpv4, ipv4(B, A, kIpTcp, tcp(6881, 40000, fl, pl, 0, seq, ack)));
   };
-  Bytes hs = pad(str("\x13" "BitTorrent protocol"), 68, 0);
+  Bytes hs = pad(str("\x13"
+                     "BitTorrent protocol"),
+                 68, 0);
   c.feed(batch_of({{kSec, seg(true, kTcpSyn, 100, 0, {})},
                    {kSec + 10, seg(false, kTcpSyn | kTcpAck, 500, 101, {})},
                    {kSec + 20, seg(true, kTcpAck, 101, 501, {})},
@@ -631,8 +643,8 @@ TEST(PdpiCorpus, PerClassAccuracyOnDevCaptures) {
       const int v = r.key.ip_version;
       const std::string l4 = r.key.l4_proto == 17 ? "UDP" : r.key.l4_proto == 6 ? "TCP" : "";
       if (l4.empty()) continue;
-      const std::string key = l4 + " " + ip_text(r.key.client, v) + ":" + std::to_string(r.key.client_port) + " " +
-                              ip_text(r.key.server, v) + ":" + std::to_string(r.key.server_port);
+      const std::string key = l4 + " " + ip_text(r.key.client, v) + ":" + std::to_string(r.key.client_port) +
+                              " " + ip_text(r.key.server, v) + ":" + std::to_string(r.key.server_port);
       auto it = labels.find(key);
       if (it == labels.end()) {
         ++unmatched;
@@ -655,10 +667,11 @@ TEST(PdpiCorpus, PerClassAccuracyOnDevCaptures) {
   std::ostringstream table;
   table << "class        tp   fp   fn  precision  recall\n";
   for (const auto& [cls, s] : score) {
-    const double p = s.tp + s.fp ? double(s.tp) / double(s.tp + s.fp) : 0, rc = s.tp + s.fn ? double(s.tp) / double(s.tp + s.fn) : 0;
+    const double p = s.tp + s.fp ? double(s.tp) / double(s.tp + s.fp) : 0,
+                 rc = s.tp + s.fn ? double(s.tp) / double(s.tp + s.fn) : 0;
     table << std::left << std::setw(11) << cls << std::right << std::setw(5) << s.tp << std::setw(5) << s.fp
-          << std::setw(5) << s.fn << std::fixed << std::setprecision(2) << std::setw(11) << p << std::setw(8) << rc
-          << "\n";
+          << std::setw(5) << s.fn << std::fixed << std::setprecision(2) << std::setw(11) << p << std::setw(8)
+          << rc << "\n";
   }
   for (const auto& [cls, list] : fps)
     for (const auto& l : list) table << "FP " << cls << ": " << l << "\n";
@@ -672,13 +685,13 @@ TEST(PdpiCorpus, PerClassAccuracyOnDevCaptures) {
   const std::map<std::string, Bound> bounds = {
       // measured 54/54, 0 FP
       {"DNS", {0.95, 2}},
-      {"MDNS", {0.90, 1}},   // 11/11
-      {"LLMNR", {0.0, 1}},   // not a corpus class; its 3 flows are nDPI's LLMNR
-      {"QUIC", {0.95, 2}},   // 64/65 (the miss: dlt_ppp's single flow)
-      {"SIP", {0.80, 1}},    // 5/5
-      {"STUN", {0.90, 5}},   // 18/18, 3 FP (WhatsApp relay flows nDPI calls Unknown/RTP)
-      {"Teredo", {0.99, 1}}, // 2/2
-      {"DTLS", {0.75, 1}},   // 4/5
+      {"MDNS", {0.90, 1}},     // 11/11
+      {"LLMNR", {0.0, 1}},     // not a corpus class; its 3 flows are nDPI's LLMNR
+      {"QUIC", {0.95, 2}},     // 64/65 (the miss: dlt_ppp's single flow)
+      {"SIP", {0.80, 1}},      // 5/5
+      {"STUN", {0.90, 5}},     // 18/18, 3 FP (WhatsApp relay flows nDPI calls Unknown/RTP)
+      {"Teredo", {0.99, 1}},   // 2/2
+      {"DTLS", {0.75, 1}},     // 4/5
       {"eDonkey", {0.99, 1}},  // 1/1 (TCP)
       // 47/330 (most labelled flows start mid-stream or carry no signature in
       // their first packets); the 198 "false positives" are UDP flows to the

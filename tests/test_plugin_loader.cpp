@@ -36,7 +36,8 @@ TEST(PluginLoader, MissingEntryPoint) {
   Registry reg;
   auto e = load(kDir + "/not_a_plugin/not_a_plugin.so", reg);
   ASSERT_EQ(e.size(), 1u);
-  EXPECT_EQ(e[0], kDir + "/not_a_plugin/not_a_plugin.so: not a netloom plugin (no netloom_plugin_v1 entry point)");
+  EXPECT_EQ(e[0],
+            kDir + "/not_a_plugin/not_a_plugin.so: not a netloom plugin (no netloom_plugin_v1 entry point)");
 }
 
 TEST(PluginLoader, AbiMismatch) {
@@ -54,8 +55,8 @@ TEST(PluginLoader, DuplicateTypeRejected) {
   ASSERT_TRUE(load(kDir + "/good/test_blocks.so", reg).empty());
   auto e = load(kDir + "/duplicate/duplicate_type.so", reg);
   ASSERT_EQ(e.size(), 1u);
-  EXPECT_EQ(e[0], kDir + "/duplicate/duplicate_type.so: block type 'TestSink' is already provided by " + kDir +
-                      "/good/test_blocks.so");
+  EXPECT_EQ(e[0], kDir + "/duplicate/duplicate_type.so: block type 'TestSink' is already provided by " +
+                      kDir + "/good/test_blocks.so");
   EXPECT_EQ(reg.find("TestSink")->plugin_path, kDir + "/good/test_blocks.so");
 }
 
@@ -83,5 +84,6 @@ TEST(PluginLoader, SearchPathOrderAndDedup) {
   auto dirs = netloom::core::plugin_search_path({"/a", "/b"}, "/c::/a:/d", "/opt/nl/bin");
   std::vector<std::string> s;
   for (auto& d : dirs) s.push_back(d.string());
-  EXPECT_EQ(s, (std::vector<std::string>{"/a", "/b", "/c", "/d", "/opt/nl/bin/plugins", "/opt/nl/lib/netloom/plugins"}));
+  EXPECT_EQ(s, (std::vector<std::string>{"/a", "/b", "/c", "/d", "/opt/nl/bin/plugins",
+                                         "/opt/nl/lib/netloom/plugins"}));
 }

@@ -38,9 +38,8 @@ struct RunResult {
 class RuntimeTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("netloom-rt-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    dir_ = fs::temp_directory_path() / ("netloom-rt-" + std::to_string(::getpid()) + "-" +
+                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
     fs::create_directories(dir_);
   }
   void TearDown() override { fs::remove_all(dir_); }
@@ -121,7 +120,8 @@ TEST_F(RuntimeTest, ParallelPrepareKeepsEmissionOrderInBothModes) {
     auto r = run(std::string(kHeader) + R"(
       <block id="src" type="TestPreparingSource"><param name="batches" value="400"/><param name="per_batch" value="5"/></block>
       <block id="snk" type="TestSink"><param name="output" value="${dir}/snk.txt"/></block>
-      <connect from="src.out" to="snk.in"/></composition>)", threads);
+      <connect from="src.out" to="snk.in"/></composition>)",
+                 threads);
     ASSERT_TRUE(r.built);
     auto l = lines("snk.txt");
     ASSERT_EQ(l.size(), 2001u) << "threads=" << threads;
@@ -143,7 +143,8 @@ TEST_F(RuntimeTest, TimersFireOnPacketTimeAtEachMultipleOfThePeriod) {
     <block id="src" type="TestSource"><param name="batches" value="40"/><param name="per_batch" value="5"/>
       <param name="step" value="100ms"/></block>
     <block id="snk" type="TestSink"><param name="output" value="${dir}/snk.txt"/><param name="timer" value="3s"/></block>
-    <connect from="src.out" to="snk.in"/></composition>)", 1);
+    <connect from="src.out" to="snk.in"/></composition>)",
+               1);
   ASSERT_TRUE(r.built);
   std::vector<std::uint64_t> fired;
   for (auto& l : lines("snk.txt"))
@@ -230,7 +231,8 @@ TEST_F(RuntimeTest, ConfigureErrorsNameFileLineAndBlock) {
     <block id="src" type="TestSource"><param name="per_batch" value="0"/></block>
     <connect from="src.out" to="snk.in"/></composition>)");
   EXPECT_FALSE(r.built);
-  EXPECT_EQ(r.build_errors, std::vector<std::string>{"test.xml:3: block 'src': per_batch must be positive when batches > 0"});
+  EXPECT_EQ(r.build_errors,
+            std::vector<std::string>{"test.xml:3: block 'src': per_batch must be positive when batches > 0"});
 }
 
 }  // namespace

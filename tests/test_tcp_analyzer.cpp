@@ -1,12 +1,11 @@
 // TcpConnAnalyzer: hand-built segment sequences with exact expected stats.
 #include <gtest/gtest.h>
 
-#include "corpus.hpp"
-
 #include <cmath>
 #include <random>
 #include <vector>
 
+#include "corpus.hpp"
 #include "tcp_analyzer.hpp"
 
 using namespace netloom;
@@ -19,7 +18,8 @@ constexpr std::uint64_t kMsNs = 1000000;
 
 // SYN options: MSS, WS, SACK-permitted, timestamps.
 std::vector<std::uint8_t> syn_opts(std::uint16_t mss, int ws, bool sack = true, bool ts = true) {
-  std::vector<std::uint8_t> o{2, 4, static_cast<std::uint8_t>(mss >> 8), static_cast<std::uint8_t>(mss & 0xFF)};
+  std::vector<std::uint8_t> o{2, 4, static_cast<std::uint8_t>(mss >> 8),
+                              static_cast<std::uint8_t>(mss & 0xFF)};
   if (sack) o.insert(o.end(), {4, 2});
   if (ts) o.insert(o.end(), {8, 10, 0, 0, 0, 1, 0, 0, 0, 0});
   if (ws >= 0) o.insert(o.end(), {1, 3, 3, static_cast<std::uint8_t>(ws)});
@@ -54,7 +54,8 @@ struct Conn {
   }
   std::uint64_t anomalies(int d) const {
     const auto& s = st[d];
-    return s.pkts_rto + s.pkts_fr + s.pkts_reor + s.pkts_dup + s.pkts_unk + s.pkts_fc + s.pkts_unrto + s.pkts_unfr;
+    return s.pkts_rto + s.pkts_fr + s.pkts_reor + s.pkts_dup + s.pkts_unk + s.pkts_fc + s.pkts_unrto +
+           s.pkts_unfr;
   }
 };
 
@@ -63,14 +64,14 @@ struct Conn {
 TEST(TcpAnalyzer, CleanConnection) {
   Conn c;
   c.handshake();
-  c.seg(0, 21, 1001, 5001, 100, kAck | kPsh, 500, 3);   // request
-  c.seg(1, 51, 5001, 1101, 0, kAck, 300, 101);           // ACK of the request: c sample 30 ms
-  c.seg(1, 52, 5001, 1101, 1000, kAck | kPsh, 300, 102); // response, two segments
+  c.seg(0, 21, 1001, 5001, 100, kAck | kPsh, 500, 3);     // request
+  c.seg(1, 51, 5001, 1101, 0, kAck, 300, 101);            // ACK of the request: c sample 30 ms
+  c.seg(1, 52, 5001, 1101, 1000, kAck | kPsh, 300, 102);  // response, two segments
   c.seg(1, 53, 6001, 1101, 500, kAck | kPsh, 300, 103);
-  c.seg(0, 60, 1101, 6501, 0, kAck, 500, 4);             // ACKs both: s sample 7 ms (last segment)
+  c.seg(0, 60, 1101, 6501, 0, kAck, 500, 4);  // ACKs both: s sample 7 ms (last segment)
   c.seg(0, 70, 1101, 6501, 0, kAck | kFin, 500, 5);
-  c.seg(1, 80, 6501, 1102, 0, kAck | kFin, 300, 104);    // c sample 10 ms (FIN)
-  c.seg(0, 90, 1102, 6502, 0, kAck, 500, 6);             // s sample 10 ms (FIN)
+  c.seg(1, 80, 6501, 1102, 0, kAck | kFin, 300, 104);  // c sample 10 ms (FIN)
+  c.seg(0, 90, 1102, 6502, 0, kAck, 500, 6);           // s sample 10 ms (FIN)
 
   const TcpDirStats& cs = c.st[0];
   const TcpDirStats& ss = c.st[1];
@@ -195,8 +196,8 @@ TEST(TcpAnalyzer, PartialOverlap) {
   EXPECT_EQ(cs.bytes_uniq, 200u);
   EXPECT_EQ(cs.pkts_ooo, 0u);
   // Overlapping two recorded segments and a gap between them.
-  c.seg(0, 401, 1301, 5001, 100, kAck, 500, 5);   // [1301,1401), leaves hole [1201,1301)
-  c.seg(0, 402, 1151, 5001, 300, kAck, 500, 6);   // [1151,1451): 50 old, 100 new, 100 old, 50 new
+  c.seg(0, 401, 1301, 5001, 100, kAck, 500, 5);  // [1301,1401), leaves hole [1201,1301)
+  c.seg(0, 402, 1151, 5001, 300, kAck, 500, 6);  // [1151,1451): 50 old, 100 new, 100 old, 50 new
   EXPECT_EQ(cs.pkts_retx, 2u);
   EXPECT_EQ(cs.bytes_retx, 200u);
   EXPECT_EQ(cs.bytes_uniq, 450u);
@@ -486,9 +487,9 @@ TEST(TcpAnalyzer, LogFormulas) {
 #include <pcap/pcap.h>
 
 #include <cstdlib>
-#include <iostream>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <map>
 #include <sstream>
 #include <string>
@@ -501,7 +502,8 @@ namespace {
 std::filesystem::path corpus_dir() { return netloom::test::corpus_root(); }
 
 std::string ip4(const IpAddr& a) {
-  return std::to_string(a[0]) + "." + std::to_string(a[1]) + "." + std::to_string(a[2]) + "." + std::to_string(a[3]);
+  return std::to_string(a[0]) + "." + std::to_string(a[1]) + "." + std::to_string(a[2]) + "." +
+         std::to_string(a[3]);
 }
 
 struct Tracked {
@@ -530,7 +532,8 @@ std::map<std::string, Tracked> run_capture(const std::filesystem::path& path) {
     p.caplen = h->caplen;
     p.wirelen = h->len;
     p.linktype = static_cast<std::uint16_t>(dlt);
-    p.ts_ns = static_cast<std::uint64_t>(h->ts.tv_sec) * 1000000000ull + static_cast<std::uint64_t>(h->ts.tv_usec) * 1000ull;
+    p.ts_ns = static_cast<std::uint64_t>(h->ts.tv_sec) * 1000000000ull +
+              static_cast<std::uint64_t>(h->ts.tv_usec) * 1000ull;
     if (!decode::decode_packet(p) || p.ip_version != 4 || p.l4_proto != 6 || p.l4_off == kNoOffset ||
         p.has(kFragment) || p.l4_off + 20u > p.caplen)
       continue;
@@ -551,8 +554,10 @@ std::map<std::string, Tracked> run_capture(const std::filesystem::path& path) {
     const unsigned have = std::min<unsigned>(thl, p.caplen - p.l4_off);
     s.options = have > 20 ? t + 20 : nullptr;
     s.options_len = static_cast<std::uint8_t>(have > 20 ? have - 20 : 0);
-    const std::string fwd = ip4(p.src) + ":" + std::to_string(p.sport) + "-" + ip4(p.dst) + ":" + std::to_string(p.dport);
-    const std::string rev = ip4(p.dst) + ":" + std::to_string(p.dport) + "-" + ip4(p.src) + ":" + std::to_string(p.sport);
+    const std::string fwd =
+        ip4(p.src) + ":" + std::to_string(p.sport) + "-" + ip4(p.dst) + ":" + std::to_string(p.dport);
+    const std::string rev =
+        ip4(p.dst) + ":" + std::to_string(p.dport) + "-" + ip4(p.src) + ":" + std::to_string(p.sport);
     int dir;
     auto it = flows.find(fwd);
     if (it != flows.end() && !it->second.closed) {
@@ -575,7 +580,8 @@ std::map<std::string, Tracked> run_capture(const std::filesystem::path& path) {
       f.fin_end[dir] = s.seq + s.payload_len + ((s.flags & kSyn) ? 1 : 0) + 1;
     }
     const int o = 1 - dir;
-    if ((s.flags & kAck) && f.fin[o] && static_cast<std::int32_t>(s.ack - f.fin_end[o]) >= 0) f.fin_acked[o] = true;
+    if ((s.flags & kAck) && f.fin[o] && static_cast<std::int32_t>(s.ack - f.fin_end[o]) >= 0)
+      f.fin_acked[o] = true;
     if (f.fin_acked[0] && f.fin_acked[1]) f.closed = true;
   }
   pcap_close(pc);
@@ -593,15 +599,20 @@ std::vector<std::string> split(const std::string& line) {
 
 TEST(TcpAnalyzerCorpus, MatchesTstatOnRealFlows) {
   const auto logs = corpus_dir() / "dev" / "tstat-3.3";
-  if (!std::filesystem::exists(logs)) GTEST_SKIP() << "corpus not found at " << logs << " (set NETLOOM_CORPUS)";
+  if (!std::filesystem::exists(logs))
+    GTEST_SKIP() << "corpus not found at " << logs << " (set NETLOOM_CORPUS)";
   // Columns of log_tcp_complete (1-based), per direction: client, server.
-  struct Col { const char* name; int c, s; };
-  const Col cols[] = {{"bytes_uniq", 7, 21}, {"pkts_retx", 10, 24}, {"bytes_retx", 11, 25}, {"pkts_ooo", 12, 26},
-                      {"rtt_cnt", 49, 56},   {"rtt_min", 46, 53},   {"rtt_max", 47, 54},   {"rtt_avg", 45, 52},
-                      {"mss", 70, 93},       {"seg_max", 71, 94},   {"seg_min", 72, 95},   {"win_max", 73, 96},
-                      {"win_min", 74, 97},   {"win_scl", 67, 90},   {"sack_cnt", 69, 92},  {"win_0", 75, 98},
-                      {"cwin_max", 76, 99},  {"cwin_min", 77, 100}, {"cwin_ini", 78, 101}, {"rto", 79, 102},
-                      {"unk", 83, 106},      {"syn_retx", 87, 110}};
+  struct Col {
+    const char* name;
+    int c, s;
+  };
+  const Col cols[] = {
+      {"bytes_uniq", 7, 21}, {"pkts_retx", 10, 24}, {"bytes_retx", 11, 25}, {"pkts_ooo", 12, 26},
+      {"rtt_cnt", 49, 56},   {"rtt_min", 46, 53},   {"rtt_max", 47, 54},    {"rtt_avg", 45, 52},
+      {"mss", 70, 93},       {"seg_max", 71, 94},   {"seg_min", 72, 95},    {"win_max", 73, 96},
+      {"win_min", 74, 97},   {"win_scl", 67, 90},   {"sack_cnt", 69, 92},   {"win_0", 75, 98},
+      {"cwin_max", 76, 99},  {"cwin_min", 77, 100}, {"cwin_ini", 78, 101},  {"rto", 79, 102},
+      {"unk", 83, 106},      {"syn_retx", 87, 110}};
   std::map<std::string, std::pair<int, int>> score;  // name -> (matches, total)
   int flows_compared = 0;
   std::ostringstream report;
@@ -629,34 +640,58 @@ TEST(TcpAnalyzerCorpus, MatchesTstatOnRealFlows) {
           const TcpDirStats& x = st[d];
           double got = 0;
           const std::string n = col.name;
-          if (n == "bytes_uniq") got = double(x.bytes_uniq);
-          else if (n == "pkts_retx") got = double(x.pkts_retx);
-          else if (n == "bytes_retx") got = double(x.bytes_retx);
-          else if (n == "pkts_ooo") got = double(x.pkts_ooo);
-          else if (n == "rtt_cnt") got = double(x.rtt_cnt);
-          else if (n == "rtt_min") got = x.rtt_min_us / 1000.0;
-          else if (n == "rtt_max") got = x.rtt_max_us / 1000.0;
-          else if (n == "rtt_avg") got = rtt_avg_ms(x);
-          else if (n == "mss") got = x.mss;
-          else if (n == "seg_max") got = double(x.seg_max);
-          else if (n == "seg_min") got = double(x.seg_min);
-          else if (n == "win_max") got = double(x.win_max);
-          else if (n == "win_min") got = double(x.win_min);
-          else if (n == "win_scl") got = x.win_scale;
-          else if (n == "sack_cnt") got = double(x.sack_cnt);
-          else if (n == "win_0") got = double(x.win_zero);
-          else if (n == "cwin_max") got = double(x.cwin_max);
-          else if (n == "cwin_min") got = double(x.cwin_min);
-          else if (n == "cwin_ini") got = double(x.cwin_ini);
-          else if (n == "rto") got = double(x.pkts_rto);
-          else if (n == "unk") got = double(x.pkts_unk);
-          else if (n == "syn_retx") got = double(x.syn_retx);
+          if (n == "bytes_uniq")
+            got = double(x.bytes_uniq);
+          else if (n == "pkts_retx")
+            got = double(x.pkts_retx);
+          else if (n == "bytes_retx")
+            got = double(x.bytes_retx);
+          else if (n == "pkts_ooo")
+            got = double(x.pkts_ooo);
+          else if (n == "rtt_cnt")
+            got = double(x.rtt_cnt);
+          else if (n == "rtt_min")
+            got = x.rtt_min_us / 1000.0;
+          else if (n == "rtt_max")
+            got = x.rtt_max_us / 1000.0;
+          else if (n == "rtt_avg")
+            got = rtt_avg_ms(x);
+          else if (n == "mss")
+            got = x.mss;
+          else if (n == "seg_max")
+            got = double(x.seg_max);
+          else if (n == "seg_min")
+            got = double(x.seg_min);
+          else if (n == "win_max")
+            got = double(x.win_max);
+          else if (n == "win_min")
+            got = double(x.win_min);
+          else if (n == "win_scl")
+            got = x.win_scale;
+          else if (n == "sack_cnt")
+            got = double(x.sack_cnt);
+          else if (n == "win_0")
+            got = double(x.win_zero);
+          else if (n == "cwin_max")
+            got = double(x.cwin_max);
+          else if (n == "cwin_min")
+            got = double(x.cwin_min);
+          else if (n == "cwin_ini")
+            got = double(x.cwin_ini);
+          else if (n == "rto")
+            got = double(x.pkts_rto);
+          else if (n == "unk")
+            got = double(x.pkts_unk);
+          else if (n == "syn_retx")
+            got = double(x.syn_retx);
           const bool ok = std::fabs(got - want) <= 0.0015 + 1e-6 * std::fabs(want);
           auto& sc = score[n];
           sc.second++;
-          if (ok) sc.first++;
-          else report << dir.path().filename().string() << " " << w[0] << ":" << w[1] << " " << (d ? "s_" : "c_")
-                      << n << " got " << got << " want " << want << "\n";
+          if (ok)
+            sc.first++;
+          else
+            report << dir.path().filename().string() << " " << w[0] << ":" << w[1] << " " << (d ? "s_" : "c_")
+                   << n << " got " << got << " want " << want << "\n";
         }
       }
     }

@@ -4,19 +4,19 @@
 #include <CLI/CLI.hpp>
 #include <chrono>
 #include <condition_variable>
-#include <mutex>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
 #include <map>
+#include <mutex>
 #include <thread>
 
 #include "composition/composition.hpp"
 #include "inspect.hpp"
-#include "signals.hpp"
 #include "netloom/version.hpp"
 #include "runtime/registry.hpp"
 #include "runtime/runtime.hpp"
+#include "signals.hpp"
 
 namespace fs = std::filesystem;
 using namespace netloom;
@@ -40,7 +40,8 @@ struct Common {
 
 void load_plugins(const Common& c, core::Registry& reg) {
   std::vector<std::string> errors;
-  for (const auto& dir : core::plugin_search_path(c.plugin_paths, std::getenv("NETLOOM_PLUGIN_PATH"), exe_dir())) {
+  for (const auto& dir :
+       core::plugin_search_path(c.plugin_paths, std::getenv("NETLOOM_PLUGIN_PATH"), exe_dir())) {
     std::error_code ec;
     if (fs::is_regular_file(dir, ec))
       reg.load_file(dir, errors);
@@ -72,7 +73,8 @@ bool load_composition(const std::string& file, const Common& c, const core::Regi
   core::Composition comp = core::parse_composition_file(file, defines, errors);
   if (errors.empty()) {
     core::validate_composition(
-        comp, [&](std::string_view type) -> const BlockInfo* {
+        comp,
+        [&](std::string_view type) -> const BlockInfo* {
           const auto* t = reg.find(type);
           return t ? &t->info : nullptr;
         },
@@ -113,7 +115,8 @@ int cmd_run(const std::string& file, const Common& c, int threads, bool quiet) {
         rt.stop();
         stop_sent = true;
       }
-      if (flags.print_stats.exchange(false)) std::fprintf(stderr, "%s", core::format_stats(rt.stats()).c_str());
+      if (flags.print_stats.exchange(false))
+        std::fprintf(stderr, "%s", core::format_stats(rt.stats()).c_str());
       cv.wait_for(lock, std::chrono::milliseconds(50));
     }
   });
@@ -135,8 +138,8 @@ int cmd_run(const std::string& file, const Common& c, int threads, bool quiet) {
     for (const auto& b : stats)
       if (b.inputs.empty())
         for (const auto& p : b.outputs) packets += p.items;
-    std::fprintf(stderr, "netloom: %s finished in %.2f s: %llu packets from the sources%s\n", file.c_str(), secs,
-                 static_cast<unsigned long long>(packets),
+    std::fprintf(stderr, "netloom: %s finished in %.2f s: %llu packets from the sources%s\n", file.c_str(),
+                 secs, static_cast<unsigned long long>(packets),
                  flags.stop_requests.load() > 0 ? " (stopped by signal)" : "");
     std::fprintf(stderr, "%s", core::format_stats(stats).c_str());
   }
@@ -182,7 +185,8 @@ int main(int argc, char** argv) {
   auto add_common = [&](CLI::App* sub, bool defines) {
     sub->add_option("--plugin-path", common.plugin_paths,
                     "extra plugin directory or .so file (repeatable; also NETLOOM_PLUGIN_PATH)");
-    if (defines) sub->add_option("-D,--define", common.defines, "deployment variable name=value (repeatable)");
+    if (defines)
+      sub->add_option("-D,--define", common.defines, "deployment variable name=value (repeatable)");
   };
 
   std::string file, type;

@@ -1,7 +1,8 @@
 #include "signals.hpp"
 
-#include <csignal>
 #include <unistd.h>
+
+#include <csignal>
 
 namespace netloom::app {
 

@@ -6,7 +6,7 @@
 namespace netloom::app {
 
 struct SignalFlags {
-  std::atomic<int> stop_requests{0};  // SIGINT / SIGTERM count
+  std::atomic<int> stop_requests{0};     // SIGINT / SIGTERM count
   std::atomic<bool> print_stats{false};  // SIGUSR1
 };
 

@@ -310,7 +310,8 @@ class PcapSource final : public Block {
         line += human_bytes(static_cast<double>(done));
         if (total) {
           char pct[16];
-          std::snprintf(pct, sizeof pct, " (%.1f%%)", 100.0 * static_cast<double>(done) / static_cast<double>(total));
+          std::snprintf(pct, sizeof pct, " (%.1f%%)",
+                        100.0 * static_cast<double>(done) / static_cast<double>(total));
           line += " / " + human_bytes(static_cast<double>(total)) + pct;
         }
         line += ", " + std::to_string(packets_) + " packets, " + std::to_string(static_cast<long>(pps)) +
@@ -354,9 +355,8 @@ class PcapSource final : public Block {
   std::uint64_t clock_ns_ = 0, sequence_ = 0, last_emit_wall_ = 0;
   std::chrono::steady_clock::time_point start_, last_report_;
   Counter *c_packets_ = nullptr, *c_bytes_ = nullptr, *c_wire_ = nullptr, *c_files_ok_ = nullptr,
-          *c_files_failed_ = nullptr, *c_read_errors_ = nullptr, *c_filtered_ = nullptr,
-          *c_kdrops_ = nullptr, *c_ifdrops_ = nullptr, *c_malformed_ = nullptr,
-          *c_truncated_ = nullptr, *c_not_ip_ = nullptr;
+          *c_files_failed_ = nullptr, *c_read_errors_ = nullptr, *c_filtered_ = nullptr, *c_kdrops_ = nullptr,
+          *c_ifdrops_ = nullptr, *c_malformed_ = nullptr, *c_truncated_ = nullptr, *c_not_ip_ = nullptr;
 };
 
 }  // namespace netloom::blocks

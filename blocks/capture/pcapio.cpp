@@ -1,5 +1,7 @@
 // libpcap half of netloom_pcapio: classic pcap files (plain, gzip through a
 // FILE* cookie, stdin), live interfaces, BPF filters, the file sequence.
+#include "pcapio.hpp"
+
 #include <fcntl.h>
 #include <pcap/pcap.h>
 #include <poll.h>
@@ -12,7 +14,6 @@
 #include <cstdio>
 #include <cstring>
 
-#include "pcapio.hpp"
 #include "pcapio_detail.hpp"
 
 namespace netloom::pcapio {
@@ -73,11 +74,10 @@ bool parse_truncation(const char* msg, const char* kind, unsigned long& want, un
 std::string describe_pcap_error(const char* msg) {
   unsigned long want = 0, got = 0;
   if (parse_truncation(msg, "header bytes", want, got))
-    return "truncated (header needs " + std::to_string(want) + " bytes, " + std::to_string(got) +
-           " left)";
+    return "truncated (header needs " + std::to_string(want) + " bytes, " + std::to_string(got) + " left)";
   if (parse_truncation(msg, "captured bytes", want, got))
-    return "truncated (packet data needs " + std::to_string(want) + " bytes, " +
-           std::to_string(got) + " left)";
+    return "truncated (packet data needs " + std::to_string(want) + " bytes, " + std::to_string(got) +
+           " left)";
   return std::string("corrupt (") + msg + ")";
 }
 
@@ -124,8 +124,7 @@ FILE* gz_as_file(GzCookie* ck) {
 // ------------------------------------------------------------ offline reader
 class PcapFileReader final : public PacketReader {
  public:
-  PcapFileReader(pcap_t* p, std::string name, std::uint64_t total, GzCookie* gz,
-                 const ReaderOptions& opts)
+  PcapFileReader(pcap_t* p, std::string name, std::uint64_t total, GzCookie* gz, const ReaderOptions& opts)
       : p_(p), name_(std::move(name)), total_(total), gz_(gz), iface_(opts.iface_base) {
     int dlt = pcap_datalink(p_);
     linktype_ = (dlt < 0 || dlt > 0xFFFE) ? kUnknownLinktype : static_cast<std::uint16_t>(dlt);
@@ -192,7 +191,7 @@ class PcapFileReader final : public PacketReader {
       return ReadResult::end;
     }
     std::string why = (gz_ && !gz_->error.empty()) ? "corrupt gzip stream (" + gz_->error + ")"
-                                                    : describe_pcap_error(pcap_geterr(p_));
+                                                   : describe_pcap_error(pcap_geterr(p_));
     throw InputError(detail::record_prefix(name_, records_ + 1) + why);
   }
 
@@ -244,8 +243,7 @@ std::unique_ptr<PacketReader> open_gzip(const std::string& path, std::uint64_t s
     int code = 0;
     std::string e = gzerror(gz, &code);
     gzclose(gz);
-    throw InputError(path + ": not a pcap or pcapng capture (gzip-compressed, unreadable: " + e +
-                     ")");
+    throw InputError(path + ": not a pcap or pcapng capture (gzip-compressed, unreadable: " + e + ")");
   }
   if (n == 4 && is_pcapng_magic(m)) {
     gzclose(gz);

@@ -61,9 +61,9 @@ class BpfFilter {
 };
 
 struct ReaderOptions {
-  std::string filter;             // BPF expression; empty = none
-  std::uint32_t snaplen = 262144; // used to compile the filter
-  std::uint16_t iface_base = 0;   // added to the record's interface id
+  std::string filter;              // BPF expression; empty = none
+  std::uint32_t snaplen = 262144;  // used to compile the filter
+  std::uint16_t iface_base = 0;    // added to the record's interface id
 };
 
 struct DropStats {

@@ -34,7 +34,8 @@ class BayesClassifier final : public Block {
   static BlockInfo info() {
     BlockInfo i;
     i.type = "BayesClassifier";
-    i.summary = "Tstat's behavioural Skype classifier (naive Bayes on packet size and gaps, chi-square on headers)";
+    i.summary =
+        "Tstat's behavioural Skype classifier (naive Bayes on packet size and gaps, chi-square on headers)";
     i.description =
         "Each TCP/UDP flow direction feeds two naive Bayes classifiers configured in Tstat's format "
         "(config_dir/pktsize.conf: payload sizes; config_dir/avgipg.conf: mean inter-packet gap of "
@@ -49,14 +50,19 @@ class BayesClassifier final : public Block {
     i.outputs = {out<PacketBatch>("out", "the same batches, forwarded"),
                  out<FlowBatch>("records", "records of closed flows after classification, in close order")};
     i.params = {
-        param<std::string>("config_dir", "",
-                           "directory holding pktsize.conf and avgipg.conf (empty: bayes/skype beside the plugin "
-                           "file, where the build puts netloom's shipped configuration)"),
-        param<double>("chi_threshold", 150.0, "chi-square value from which a nibble is 'not random'").range(0, 1e9),
-        param<double>("chi_func_threshold", 100.0, "E2E: chi-square of the function byte's high nibble at least this")
+        param<std::string>(
+            "config_dir", "",
+            "directory holding pktsize.conf and avgipg.conf (empty: bayes/skype beside the plugin "
+            "file, where the build puts netloom's shipped configuration)"),
+        param<double>("chi_threshold", 150.0, "chi-square value from which a nibble is 'not random'")
             .range(0, 1e9),
-        param<std::int64_t>("tcp_min_samples", 50, "TCP: segments of >= 8 payload bytes needed").range(1, 1e9),
-        param<std::int64_t>("min_dir_packets", 10, "UDP deterministic typing: packets a direction needs").range(1, 1e9),
+        param<double>("chi_func_threshold", 100.0,
+                      "E2E: chi-square of the function byte's high nibble at least this")
+            .range(0, 1e9),
+        param<std::int64_t>("tcp_min_samples", 50, "TCP: segments of >= 8 payload bytes needed")
+            .range(1, 1e9),
+        param<std::int64_t>("min_dir_packets", 10, "UDP deterministic typing: packets a direction needs")
+            .range(1, 1e9),
         param<bool>("log_external", false,
                     "records: also emit flows whose both ends are outside the internal networks"),
     };
@@ -98,9 +104,9 @@ class BayesClassifier final : public Block {
   }
 
   std::string summary() const override {
-    return std::to_string(classified_->value()) + " of " + std::to_string(seen_->value()) + " flows Skype (e2e " +
-           std::to_string(e2e_->value()) + ", e2o " + std::to_string(e2o_->value()) + ", tcp " +
-           std::to_string(tcp_->value()) + ")";
+    return std::to_string(classified_->value()) + " of " + std::to_string(seen_->value()) +
+           " flows Skype (e2e " + std::to_string(e2e_->value()) + ", e2o " + std::to_string(e2o_->value()) +
+           ", tcp " + std::to_string(tcp_->value()) + ")";
   }
 
  private:

@@ -89,7 +89,8 @@ class Parser {
       return;
     }
     c.prior = real(kw, t);
-    if (!(c.prior > 0 && c.prior <= 1)) fail(kw + " '" + c.name + "': prior '" + t + "' must be in (0, 1] or '='");
+    if (!(c.prior > 0 && c.prior <= 1))
+      fail(kw + " '" + c.name + "': prior '" + t + "' must be in (0, 1] or '='");
   }
   void add_class(ClassSpec c) {
     if (!names_.insert(c.name).second) fail("class '" + c.name + "' defined twice");
@@ -135,7 +136,8 @@ class Parser {
     } else if (kw == "MIN_THRESHOLD") {
       arity(t, 1);
       cfg_.min_threshold = real(kw, t[1]);
-      if (!(cfg_.min_threshold > 0 && cfg_.min_threshold < 1)) fail("MIN_THRESHOLD must be in (0, 1), not '" + t[1] + "'");
+      if (!(cfg_.min_threshold > 0 && cfg_.min_threshold < 1))
+        fail("MIN_THRESHOLD must be in (0, 1), not '" + t[1] + "'");
     } else if (kw == "AVG_THRESHOLD") {
       arity(t, 1);
       cfg_.avg_threshold = real(kw, t[1]);
@@ -156,20 +158,23 @@ class Parser {
       c.components.push_back(g);
       add_class(std::move(c));
     } else if (kw == "GAUSSIAN+") {
-      if (t.size() < 4) fail("GAUSSIAN+ needs a name, a prior, a component count and (weight, mean, sigma) triples");
+      if (t.size() < 4)
+        fail("GAUSSIAN+ needs a name, a prior, a component count and (weight, mean, sigma) triples");
       ClassSpec c;
       c.name = t[1];
       c.kind = ClassKind::gaussian_mixture;
       prior(c, kw, t[2]);
       const long n = integer(kw, t[3]);
-      if (n < 1 || n > 1000) fail("GAUSSIAN+ '" + c.name + "': component count must be in 1..1000, not '" + t[3] + "'");
+      if (n < 1 || n > 1000)
+        fail("GAUSSIAN+ '" + c.name + "': component count must be in 1..1000, not '" + t[3] + "'");
       const std::size_t have = t.size() - 4;
       if (have != static_cast<std::size_t>(n) * 3)
-        fail("GAUSSIAN+ '" + c.name + "': " + std::to_string(n) + " components need " + std::to_string(n * 3) +
-             " numbers (weight mean sigma each), found " + std::to_string(have));
+        fail("GAUSSIAN+ '" + c.name + "': " + std::to_string(n) + " components need " +
+             std::to_string(n * 3) + " numbers (weight mean sigma each), found " + std::to_string(have));
       for (long i = 0; i < n; ++i) {
         GaussComponent g{real(kw, t[4 + 3 * i]), real(kw, t[5 + 3 * i]), real(kw, t[6 + 3 * i])};
-        if (!(g.weight > 0)) fail("GAUSSIAN+ '" + c.name + "': weight must be > 0, not '" + t[4 + 3 * i] + "'");
+        if (!(g.weight > 0))
+          fail("GAUSSIAN+ '" + c.name + "': weight must be > 0, not '" + t[4 + 3 * i] + "'");
         if (!(g.sigma > 0)) fail("GAUSSIAN+ '" + c.name + "': sigma must be > 0, not '" + t[6 + 3 * i] + "'");
         c.components.push_back(g);
       }
@@ -356,7 +361,7 @@ Session::Eval Session::evaluate() const {
       e.arg = static_cast<int>(i);
     }
   }
-  if (e.arg < 0 || !std::isfinite(e.max)) return e;  // argmax undefined
+  if (e.arg < 0 || !std::isfinite(e.max)) return e;   // argmax undefined
   if (!cfg_->use_log) e.max = std::pow(10.0, e.max);  // a probability instead of its log10
   e.valid = true;
   return e;
@@ -435,7 +440,8 @@ ChiClass chi_udp(const std::array<double, 16>& c, double th, double func_high_th
   return ChiClass::not_skype;
 }
 
-ChiClass chi_tcp(const std::array<double, 16>& c, std::uint64_t samples, double th, std::uint64_t min_samples) {
+ChiClass chi_tcp(const std::array<double, 16>& c, std::uint64_t samples, double th,
+                 std::uint64_t min_samples) {
   if (samples < min_samples) return ChiClass::not_skype;
   return max_of(c, 0, 7) < th && max_of(c, 8, 15) < th ? ChiClass::tcp : ChiClass::not_skype;
 }

@@ -24,10 +24,10 @@ struct GaussComponent {
 struct ClassSpec {
   std::string name;
   ClassKind kind = ClassKind::gaussian;
-  double prior = 0;           // resolved (a '=' prior becomes 1/number_of_classes)
-  bool equal_prior = false;   // written as '='
+  double prior = 0;                        // resolved (a '=' prior becomes 1/number_of_classes)
+  bool equal_prior = false;                // written as '='
   std::vector<GaussComponent> components;  // gaussian: one; mixture: N
-  std::vector<double> log_pdf;  // log10 pdf for samples 0..class_len-1 (floored at min_threshold)
+  std::vector<double> log_pdf;             // log10 pdf for samples 0..class_len-1 (floored at min_threshold)
 };
 
 struct Config {

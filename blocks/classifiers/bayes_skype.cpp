@@ -8,7 +8,8 @@ namespace netloom::bayes::skype {
 Configs load_configs(const std::string& dir) {
   Configs c{load_config(dir + "/pktsize.conf"), load_config(dir + "/avgipg.conf")};
   if (c.pktsize.feature != Feature::pktsize)
-    throw ConfigError(c.pktsize.file + ": FEATURE is " + feature_name(c.pktsize.feature) + ", expected PKTSIZE");
+    throw ConfigError(c.pktsize.file + ": FEATURE is " + feature_name(c.pktsize.feature) +
+                      ", expected PKTSIZE");
   if (c.avgipg.feature != Feature::avgipg)
     throw ConfigError(c.avgipg.file + ": FEATURE is " + feature_name(c.avgipg.feature) + ", expected AVGIPG");
   return c;
@@ -96,8 +97,12 @@ int Direction::bayes_flag() const {
   return a && b ? 1 : a ? -1 : b ? -2 : 0;
 }
 
-ChiClass Direction::chi_udp_class() const { return chi_udp(chi_.all(), p_->chi_threshold, p_->chi_func_threshold); }
-ChiClass Direction::chi_tcp_class() const { return chi_tcp(chi_.all(), chi_.samples(), p_->chi_threshold, p_->tcp_min_samples); }
+ChiClass Direction::chi_udp_class() const {
+  return chi_udp(chi_.all(), p_->chi_threshold, p_->chi_func_threshold);
+}
+ChiClass Direction::chi_tcp_class() const {
+  return chi_tcp(chi_.all(), chi_.samples(), p_->chi_threshold, p_->tcp_min_samples);
+}
 
 Verdict decide_udp(const Direction& d, std::uint16_t current, const Params& p) {
   (void)p;

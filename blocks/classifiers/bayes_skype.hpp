@@ -20,11 +20,11 @@ struct Params {
   double chi_threshold = 150;       // chi2 at/above: "not random"
   double chi_func_threshold = 100;  // E2E: chi2 of nibble 5 (function byte, high nibble)
   std::uint64_t tcp_min_samples = 50;
-  std::uint64_t min_dir_packets = 10;  // deterministic typing needs this many packets
+  std::uint64_t min_dir_packets = 10;    // deterministic typing needs this many packets
   std::uint64_t type_min_packets = 100;  // E2E_DATA / OUT_DATA packets for SKYPE_E2E / SKYPE_OUT
   double type_share = 0.9;
   std::uint64_t early_ns = 20'000'000'000ULL;  // early typing: direction older than this...
-  std::uint64_t early_packets = 200;            // ...with more packets than this
+  std::uint64_t early_packets = 200;           // ...with more packets than this
 };
 
 struct Configs {
@@ -75,7 +75,7 @@ class Direction {
 
 struct Verdict {
   bool skype = false;
-  int l7 = 0;                // 5 E2E, 6 E2O, 7 TCP, 0 not Skype
+  int l7 = 0;                  // 5 E2E, 6 E2O, 7 TCP, 0 not Skype
   std::uint16_t udp_type = 0;  // UDP: the type to label the direction with
 };
 // UDP direction: skype when both Bayes features pass, chi2 says E2E or E2O

@@ -18,7 +18,7 @@ namespace {
 constexpr std::uint32_t kConObf = 16384, kConMse = 131072;
 
 struct PdpiState final : FlowState {
-  std::uint32_t pkts[2] = {0, 0};  // packets of each direction seen
+  std::uint32_t pkts[2] = {0, 0};    // packets of each direction seen
   bool decided[2] = {false, false};  // UDP: per direction; TCP: [0] for the flow
   bool counted_classified = false;
   bool inspected = false;  // a payload packet was scanned
@@ -33,7 +33,8 @@ class Pdpi final : public Block {
     i.description =
         "Scans the payload of the first packets of every TCP and UDP flow against a signature dictionary "
         "compiled into one Hyperscan database and, on a match, sets the flow's labels in Tstat's codes: "
-        "UDP c_type/s_type (each direction on its own), TCP con_t bits and p2p_type (ipp2p code*100+subtype), "
+        "UDP c_type/s_type (each direction on its own), TCP con_t bits and p2p_type (ipp2p "
+        "code*100+subtype), "
         "and labels.app. UDP directions are scanned while unclassified and within `max_packets` packets of "
         "that direction; TCP flows until the first match or `max_tcp_packets` packets of the flow. Packets "
         "are forwarded unchanged; the optional `records` output carries the record of every flow closed in "
@@ -42,12 +43,14 @@ class Pdpi final : public Block {
     i.outputs = {out<PacketBatch>("out", "the same packets and flow events"),
                  out<FlowBatch>("records", "records of flows closed in each batch, with labels")};
     i.params = {
-        param<std::string>("signatures", "",
-                           "signature dictionary file; empty: the built-in dictionary (signatures/tstat.sig)"),
+        param<std::string>(
+            "signatures", "",
+            "signature dictionary file; empty: the built-in dictionary (signatures/tstat.sig)"),
         param<std::int64_t>("max_packets", 40,
                             "UDP: packets of a direction scanned while it is unclassified (Tstat: 40)")
             .range(1, 1000000),
-        param<std::int64_t>("max_tcp_packets", 50, "TCP: packets of a flow scanned before giving up (Tstat: 50)")
+        param<std::int64_t>("max_tcp_packets", 50,
+                            "TCP: packets of a flow scanned before giving up (Tstat: 50)")
             .range(1, 1000000),
     };
     i.counters = {{"flows_inspected", "flows with at least one payload packet scanned"},

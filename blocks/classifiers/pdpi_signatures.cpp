@@ -49,8 +49,8 @@ struct LineParser {
     T v{};
     if (!to_num(text, v) || v < lo || v > hi)
       fail(file, line,
-           "bad " + std::string(what) + " '" + std::string(text) + "' (expected " + std::to_string(lo) + ".." +
-               std::to_string(hi) + ")");
+           "bad " + std::string(what) + " '" + std::string(text) + "' (expected " + std::to_string(lo) +
+               ".." + std::to_string(hi) + ")");
     return v;
   }
 
@@ -58,7 +58,8 @@ struct LineParser {
     if (text == "-") return;
     for (auto item : split(text, ',')) {
       auto eq = item.find('=');
-      std::string_view key = item.substr(0, eq), val = eq == std::string_view::npos ? "" : item.substr(eq + 1);
+      std::string_view key = item.substr(0, eq),
+                       val = eq == std::string_view::npos ? "" : item.substr(eq + 1);
       if (key == "udp" && eq != std::string_view::npos)
         s.udp_type = number<std::uint16_t>(val, "udp type", 1, 31);
       else if (key == "con" && eq != std::string_view::npos)
@@ -156,7 +157,8 @@ Dictionary parse(std::string_view text, const std::string& file) {
     s.name = fields[0];
     s.app = fields[1];
     if (auto it = names.find(s.name); it != names.end())
-      fail(file, lineno, "duplicate signature name '" + s.name + "' (first on line " + std::to_string(it->second) + ")");
+      fail(file, lineno,
+           "duplicate signature name '" + s.name + "' (first on line " + std::to_string(it->second) + ")");
     if (fields[2] == "tcp")
       s.l4 = L4::tcp;
     else if (fields[2] == "udp")
@@ -217,8 +219,8 @@ Database::Database(Dictionary dict) : dict_(std::move(dict)) {
     ids[i] = static_cast<unsigned>(i);
   }
   hs_compile_error_t* err = nullptr;
-  if (hs_compile_multi(exprs.data(), flags.data(), ids.data(), static_cast<unsigned>(n), HS_MODE_BLOCK, nullptr,
-                       &db_, &err) != HS_SUCCESS) {
+  if (hs_compile_multi(exprs.data(), flags.data(), ids.data(), static_cast<unsigned>(n), HS_MODE_BLOCK,
+                       nullptr, &db_, &err) != HS_SUCCESS) {
     std::string msg = err && err->message ? err->message : "compile failed";
     int at = err ? err->expression : -1;
     if (err) hs_free_compile_error(err);
@@ -258,7 +260,8 @@ bool Database::constraints_hold(std::size_t i, const PacketView& p) const {
 }
 
 Scanner::Scanner(std::shared_ptr<const Database> db) : db_(std::move(db)) {
-  if (hs_alloc_scratch(db_->raw(), &scratch_) != HS_SUCCESS) throw ConfigError("hyperscan: cannot allocate scratch");
+  if (hs_alloc_scratch(db_->raw(), &scratch_) != HS_SUCCESS)
+    throw ConfigError("hyperscan: cannot allocate scratch");
 }
 
 Scanner::~Scanner() {
@@ -275,7 +278,8 @@ int Scanner::match(const PacketView& p) {
   hs_scan(db_->raw(), reinterpret_cast<const char*>(p.payload), p.len, 0, scratch_, on_match, &hits_);
   int best = -1;
   for (unsigned id : hits_)
-    if ((best < 0 || static_cast<int>(id) < best) && db_->constraints_hold(id, p)) best = static_cast<int>(id);
+    if ((best < 0 || static_cast<int>(id) < best) && db_->constraints_hold(id, p))
+      best = static_cast<int>(id);
   return best;
 }
 

@@ -38,19 +38,19 @@ struct Signature {
   std::uint16_t p2p_type = 0;
   // Payload constraints checked after the pattern matched.
   std::uint32_t min_len = 0, max_len = 0xFFFFFFFFu;
-  std::vector<std::uint32_t> lens;    // exact payload lengths allowed (empty: any)
-  std::vector<std::uint16_t> ports;    // one of the ports must be one of these (empty: any)
-  std::vector<std::uint16_t> noports;  // neither port may be one of these
+  std::vector<std::uint32_t> lens;                 // exact payload lengths allowed (empty: any)
+  std::vector<std::uint16_t> ports;                // one of the ports must be one of these (empty: any)
+  std::vector<std::uint16_t> noports;              // neither port may be one of these
   std::uint32_t lenmod_base = 0, lenmod_step = 0;  // (len - base) % step == 0 when step != 0
-  std::vector<LenField> lenfields;     // all must hold
-  std::string pattern;                 // Hyperscan expression over the payload
+  std::vector<LenField> lenfields;                 // all must hold
+  std::string pattern;                             // Hyperscan expression over the payload
   unsigned hs_flags = 0;
   std::string flags_text;  // as written
   unsigned line = 0;       // source line
 };
 
 struct Dictionary {
-  std::string file;  // for messages
+  std::string file;             // for messages
   std::vector<Signature> sigs;  // table order: on several matches the first wins
 };
 

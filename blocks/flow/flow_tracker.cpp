@@ -14,10 +14,9 @@
 #include <array>
 #include <cstring>
 #include <memory>
+#include <netloom/netloom.hpp>
 #include <string>
 #include <vector>
-
-#include <netloom/netloom.hpp>
 
 #include "netfile.hpp"
 #include "tcp_engine.hpp"
@@ -77,12 +76,12 @@ struct Entry {
   Entry *prev = nullptr, *next = nullptr;
   std::uint8_t list = kLists;
   bool client_is_a = true;
-  std::uint8_t syn_seen = 0;   // bit d: a SYN was sent in direction d
-  std::uint8_t fin_seen = 0;   // bit d: direction d sent a FIN
-  std::uint8_t fin_acked = 0;  // bit d: direction d's FIN was acknowledged
+  std::uint8_t syn_seen = 0;               // bit d: a SYN was sent in direction d
+  std::uint8_t fin_seen = 0;               // bit d: direction d sent a FIN
+  std::uint8_t fin_acked = 0;              // bit d: direction d's FIN was acknowledged
   std::array<std::uint32_t, 2> fin_seq{};  // seq + payload of the (last) FIN
   std::shared_ptr<Entry> self;             // ownership while open
-  std::unique_ptr<TcpEngine> tcp;  // TCP flows only (when the analyzer is built in)
+  std::unique_ptr<TcpEngine> tcp;          // TCP flows only (when the analyzer is built in)
 };
 
 struct List {
@@ -242,7 +241,9 @@ class FlowTracker final : public Block {
     gc_interval_ = static_cast<std::uint64_t>(gc);
     max_flows_ = static_cast<std::size_t>(p.get_int("max_flows"));
     const std::string& ev = p.get_string("eviction");
-    eviction_ = ev == "oldest" ? Eviction::oldest : ev == "refuse" ? Eviction::refuse : Eviction::half_open_first;
+    eviction_ = ev == "oldest"   ? Eviction::oldest
+                : ev == "refuse" ? Eviction::refuse
+                                 : Eviction::half_open_first;
     log_external_ = p.get_bool("log_external");
     gc_on_new_flow_ = p.get_string("gc_trigger") == "new_flow";
     const std::string& nf = p.get_string("net_file");
@@ -424,7 +425,8 @@ class FlowTracker final : public Block {
         if (!y) return x;
         return y->ctx.record.last_ns < x->ctx.record.last_ns ? y : x;
       };
-      if (eviction_ == Eviction::half_open_first) victim = older(lists_[kTcpSynOnly].tail, lists_[kUdpSingle].tail);
+      if (eviction_ == Eviction::half_open_first)
+        victim = older(lists_[kTcpSynOnly].tail, lists_[kUdpSingle].tail);
       if (!victim)
         for (auto& l : lists_) victim = older(victim, l.tail);
       c_.evicted->add();
@@ -629,7 +631,8 @@ class FlowTracker final : public Block {
   }
 
   // parameters
-  std::uint64_t tcp_idle_ = 0, udp_idle_ = 0, tcp_single_ = 0, udp_single_ = 0, interim_ = 0, gc_interval_ = 1;
+  std::uint64_t tcp_idle_ = 0, udp_idle_ = 0, tcp_single_ = 0, udp_single_ = 0, interim_ = 0,
+                gc_interval_ = 1;
   std::size_t max_flows_ = 1000000;
   Eviction eviction_ = Eviction::half_open_first;
   bool log_external_ = false, gc_on_new_flow_ = false;
@@ -642,8 +645,8 @@ class FlowTracker final : public Block {
   std::vector<std::shared_ptr<FlowContext>> pending_retired_;
   std::shared_ptr<FlowBatch> records_;
   struct {
-    Counter *packets, *tcp, *udp, *other, *not_ip, *frag, *malformed, *not_tracked, *opened, *closed, *complete,
-        *nocomplete, *udp_flows, *evicted, *refused, *external, *active;
+    Counter *packets, *tcp, *udp, *other, *not_ip, *frag, *malformed, *not_tracked, *opened, *closed,
+        *complete, *nocomplete, *udp_flows, *evicted, *refused, *external, *active;
   } c_{};
 };
 

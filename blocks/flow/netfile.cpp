@@ -83,7 +83,8 @@ NetList NetList::parse(const std::string& text, const std::string& file) {
     if (pending_line) {
       IpAddr mask{};
       if (line.find('/') != std::string::npos || !parse_v4(line, mask))
-        fail(lineno, "'" + line + "' is not a netmask for the network on line " + std::to_string(pending_line));
+        fail(lineno,
+             "'" + line + "' is not a netmask for the network on line " + std::to_string(pending_line));
       nl.v4_.push_back(make_net(pending, mask));
       pending_line = 0;
       continue;

@@ -11,10 +11,9 @@
 // IPv4 address is internal (likewise for IPv6), as Tstat does.
 #pragma once
 #include <cstdint>
+#include <netloom/netloom.hpp>
 #include <string>
 #include <vector>
-
-#include <netloom/netloom.hpp>
 
 namespace netloom::flow {
 
@@ -36,7 +35,7 @@ class NetList {
   std::size_t v6_entries() const noexcept { return v6_.size(); }
 
   struct Net {
-    IpAddr net{};   // already ANDed with mask
+    IpAddr net{};  // already ANDed with mask
     IpAddr mask{};
   };
   const std::vector<Net>& v4() const noexcept { return v4_; }

@@ -29,9 +29,12 @@ TcpOptions parse_tcp_options(const std::uint8_t* p, std::size_t len) noexcept {
   std::size_t i = 0;
   while (i < len) {
     const std::uint8_t kind = p[i];
-    if (kind == 0) break;           // end of option list
-    if (kind == 1) { ++i; continue; }  // NOP
-    if (i + 1 >= len) break;        // no room for the length byte
+    if (kind == 0) break;  // end of option list
+    if (kind == 1) {
+      ++i;
+      continue;
+    }                         // NOP
+    if (i + 1 >= len) break;  // no room for the length byte
     const std::uint8_t olen = p[i + 1];
     if (olen < 2 || i + olen > len) break;  // malformed: stop, never read past the end
     switch (kind) {
@@ -92,8 +95,9 @@ void TcpConnAnalyzer::enforce_cap(std::vector<Seg>& v) {
   v.erase(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(k));
 }
 
-void TcpConnAnalyzer::insert_piece(Dir& d, unsigned q, std::uint64_t lo, std::uint64_t hi, std::uint64_t shift,
-                                   std::uint64_t pl_lo, std::uint64_t pl_hi, const TcpSegment& s, Insert& r) {
+void TcpConnAnalyzer::insert_piece(Dir& d, unsigned q, std::uint64_t lo, std::uint64_t hi,
+                                   std::uint64_t shift, std::uint64_t pl_lo, std::uint64_t pl_hi,
+                                   const TcpSegment& s, Insert& r) {
   // Keep only the current quadrant and its neighbours.
   auto& opposite = d.quad[(q + 2) & 3];
   if (!opposite.empty()) opposite.clear();
@@ -254,7 +258,8 @@ void TcpConnAnalyzer::process_ack(int dir, const TcpSegment& s, std::array<TcpDi
   }
 }
 
-void TcpConnAnalyzer::classify(int dir, const TcpSegment& s, const Insert& r, std::array<TcpDirStats, 2>& stats) {
+void TcpConnAnalyzer::classify(int dir, const TcpSegment& s, const Insert& r,
+                               std::array<TcpDirStats, 2>& stats) {
   const TcpDirStats& me = stats[dir];
   const TcpDirStats& ot = stats[1 - dir];
   const Dir& d = dirs_[dir];
@@ -266,8 +271,9 @@ void TcpConnAnalyzer::classify(int dir, const TcpSegment& s, const Insert& r, st
     rto = 500 * kMs;
   } else {
     rtt_sum_min = std::max(1 * kMs, (me.rtt_min_us + ot.rtt_min_us) * 1000.0);
-    mean_rtt = (me.rtt_sum_us / static_cast<double>(me.rtt_cnt) + ot.rtt_sum_us / static_cast<double>(ot.rtt_cnt)) *
-               1000.0;
+    mean_rtt =
+        (me.rtt_sum_us / static_cast<double>(me.rtt_cnt) + ot.rtt_sum_us / static_cast<double>(ot.rtt_cnt)) *
+        1000.0;
     const double n = static_cast<double>(me.rtt_cnt + ot.rtt_cnt);
     const double sum = me.rtt_sum_us + ot.rtt_sum_us, sum2 = me.rtt_sum2_us + ot.rtt_sum2_us;
     const double var = n > 1 ? (sum2 - sum * sum / n) / (n - 1) : 0.0;
@@ -278,7 +284,8 @@ void TcpConnAnalyzer::classify(int dir, const TcpSegment& s, const Insert& r, st
   const bool r1b = recovery > rto;
   const bool r1d = recovery < mean_rtt;
   const bool r2b = r.has_before && r.before_acks > 3 && recovery < rto;
-  const bool r2c = r.has_after && s.ts_ns >= r.after_ns && static_cast<double>(s.ts_ns - r.after_ns) < rtt_sum_min;
+  const bool r2c =
+      r.has_after && s.ts_ns >= r.after_ns && static_cast<double>(s.ts_ns - r.after_ns) < rtt_sum_min;
   const bool probe = s.payload_len == 1 && o.last_win_valid && o.last_win == 0 && d.syn_seen && o.syn_seen;
 
   TcpAnomaly c;
@@ -304,14 +311,30 @@ void TcpConnAnalyzer::classify(int dir, const TcpSegment& s, const Insert& r, st
   }
   TcpDirStats& st = stats[dir];
   switch (c) {
-    case TcpAnomaly::rto: ++st.pkts_rto; break;
-    case TcpAnomaly::fast_retx: ++st.pkts_fr; break;
-    case TcpAnomaly::reordering: ++st.pkts_reor; break;
-    case TcpAnomaly::net_dup: ++st.pkts_dup; break;
-    case TcpAnomaly::flow_control: ++st.pkts_fc; break;
-    case TcpAnomaly::unnecessary_rto: ++st.pkts_unrto; break;
-    case TcpAnomaly::unnecessary_fr: ++st.pkts_unfr; break;
-    default: ++st.pkts_unk; break;
+    case TcpAnomaly::rto:
+      ++st.pkts_rto;
+      break;
+    case TcpAnomaly::fast_retx:
+      ++st.pkts_fr;
+      break;
+    case TcpAnomaly::reordering:
+      ++st.pkts_reor;
+      break;
+    case TcpAnomaly::net_dup:
+      ++st.pkts_dup;
+      break;
+    case TcpAnomaly::flow_control:
+      ++st.pkts_fc;
+      break;
+    case TcpAnomaly::unnecessary_rto:
+      ++st.pkts_unrto;
+      break;
+    case TcpAnomaly::unnecessary_fr:
+      ++st.pkts_unfr;
+      break;
+    default:
+      ++st.pkts_unk;
+      break;
   }
   Dir& dm = dirs_[dir];
   dm.last_class = c;

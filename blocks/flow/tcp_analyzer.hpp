@@ -53,8 +53,8 @@
 
 namespace netloom::flow {
 
-struct TcpSegment {              // one TCP segment as decoded by netloom (see sdk Packet)
-  std::uint64_t ts_ns = 0;       // packet time
+struct TcpSegment {                // one TCP segment as decoded by netloom (see sdk Packet)
+  std::uint64_t ts_ns = 0;         // packet time
   std::uint32_t seq = 0, ack = 0;  // host order
   std::uint32_t payload_len = 0;   // TCP payload bytes on the wire (from IP length)
   std::uint8_t flags = 0;          // TCP flags byte
@@ -124,15 +124,15 @@ class TcpConnAnalyzer {
   struct Dir {
     std::array<std::vector<Seg>, 4> quad;
     bool syn_seen = false, fin_seen = false, any_seq = false, ws_offered = false;
-    bool ack_valid = false;      // ack_rcvd is meaningful
-    bool iw_open = true;         // initial window still counting
+    bool ack_valid = false;  // ack_rcvd is meaningful
+    bool iw_open = true;     // initial window still counting
     bool push_base_set = false;
     std::uint8_t ws_declared = 0;
     std::uint32_t isn = 0, fin_seq = 0, first_seq = 0;
-    std::uint32_t snd_max = 0;   // highest sequence number sent + 1
-    std::uint32_t ack_rcvd = 0;  // highest ACK number received from the other side
-    std::uint32_t push_base = 0; // sequence of the last message boundary
-    std::uint64_t last_win = 0;  // last effective window advertised by this side
+    std::uint32_t snd_max = 0;    // highest sequence number sent + 1
+    std::uint32_t ack_rcvd = 0;   // highest ACK number received from the other side
+    std::uint32_t push_base = 0;  // sequence of the last message boundary
+    std::uint64_t last_win = 0;   // last effective window advertised by this side
     bool last_win_valid = false;
     TcpAnomaly last_class = TcpAnomaly::in_sequence;
     bool last_class_no_rtt = false;

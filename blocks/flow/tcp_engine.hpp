@@ -4,7 +4,6 @@
 #pragma once
 #include <array>
 #include <cstdint>
-
 #include <netloom/netloom.hpp>
 
 #include "tcp_analyzer.hpp"
@@ -19,7 +18,7 @@ struct SegmentInfo {
   std::uint16_t ip_id = 0;  // IPv4 identification (0 for IPv6)
   std::uint8_t flags = 0;   // TCP flags byte
   std::uint8_t ttl = 0;
-  std::uint32_t payload_len = 0;  // from the IP lengths, not the capture
+  std::uint32_t payload_len = 0;          // from the IP lengths, not the capture
   const std::uint8_t* options = nullptr;  // TCP options, captured part only
   std::uint16_t options_len = 0;
   const std::uint8_t* payload = nullptr;  // captured payload (may be shorter than payload_len)

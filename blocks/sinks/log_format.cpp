@@ -5,8 +5,8 @@
 #include <charconv>
 #include <cmath>
 #include <iterator>
-#include <utility>
 #include <stdexcept>
+#include <utility>
 
 namespace netloom::logs {
 namespace {
@@ -14,27 +14,46 @@ namespace {
 using Names = std::vector<std::string_view>;
 
 // Column groups, in Tstat's order (tstat/tstat.c write_tcplog_header_block).
-constexpr std::string_view kCoreDir[] = {"ip",        "port",       "pkts_all",  "rst_cnt",   "ack_cnt",
-                                         "ack_cnt_p", "bytes_uniq", "pkts_data", "bytes_all", "pkts_retx",
-                                         "bytes_retx", "pkts_ooo",  "syn_cnt",   "fin_cnt"};
-constexpr std::string_view kCoreTail[] = {"first",       "last",        "durat",      "c_first",    "s_first",
-                                          "c_last",      "s_last",      "c_first_ack", "s_first_ack", "c_isint",
-                                          "s_isint",     "c_iscrypto",  "s_iscrypto", "con_t",      "p2p_t",
-                                          "http_t"};
-constexpr std::string_view kE2EDir[] = {"rtt_avg", "rtt_min", "rtt_max", "rtt_std", "rtt_cnt", "ttl_min", "ttl_max"};
-constexpr std::string_view kP2PCols[] = {"p2p_st", "ed2k_data", "ed2k_sig", "ed2k_c2s", "ed2k_c2c", "ed2k_chat"};
-constexpr std::string_view kOptDir[] = {"f1323_opt", "tm_opt",    "win_scl",  "sack_opt",  "sack_cnt",  "mss",
-                                        "mss_max",   "mss_min",   "win_max",  "win_min",   "win_0",     "cwin_max",
-                                        "cwin_min",  "cwin_ini",  "pkts_rto", "pkts_fs",   "pkts_reor", "pkts_dup",
-                                        "pkts_unk",  "pkts_fc",   "pkts_unrto", "pkts_unfs", "syn_retx"};
-constexpr std::string_view kL7[] = {
-    "http_req_cnt", "http_res_cnt", "http_res",          "c_pkts_push",       "s_pkts_push", "c_tls_SNI",
-    "s_tls_SCN",    "c_npnalpn",    "s_npnalpn",         "tls_session_stat",  "c_last_handshakeT",
-    "s_last_handshakeT", "c_appdataT", "s_appdataT",     "c_appdataB",        "s_appdataB",  "fqdn",
-    "dns_rslv",     "req_tm",       "res_tm",            "http_hostname",     "c_TLSvers",   "s_TLSvers",
-    "dns_enc"};
-constexpr std::string_view kUdpDir[] = {"ip",        "port",  "first_abs", "durat", "bytes_all",
-                                        "pkts_all",  "isint", "iscrypto",  "type"};
+constexpr std::string_view kCoreDir[] = {"ip",         "port",       "pkts_all",  "rst_cnt",   "ack_cnt",
+                                         "ack_cnt_p",  "bytes_uniq", "pkts_data", "bytes_all", "pkts_retx",
+                                         "bytes_retx", "pkts_ooo",   "syn_cnt",   "fin_cnt"};
+constexpr std::string_view kCoreTail[] = {
+    "first",       "last",    "durat",   "c_first",    "s_first",    "c_last", "s_last", "c_first_ack",
+    "s_first_ack", "c_isint", "s_isint", "c_iscrypto", "s_iscrypto", "con_t",  "p2p_t",  "http_t"};
+constexpr std::string_view kE2EDir[] = {"rtt_avg", "rtt_min", "rtt_max", "rtt_std",
+                                        "rtt_cnt", "ttl_min", "ttl_max"};
+constexpr std::string_view kP2PCols[] = {"p2p_st",   "ed2k_data", "ed2k_sig",
+                                         "ed2k_c2s", "ed2k_c2c",  "ed2k_chat"};
+constexpr std::string_view kOptDir[] = {
+    "f1323_opt", "tm_opt",   "win_scl",  "sack_opt", "sack_cnt",   "mss",       "mss_max",  "mss_min",
+    "win_max",   "win_min",  "win_0",    "cwin_max", "cwin_min",   "cwin_ini",  "pkts_rto", "pkts_fs",
+    "pkts_reor", "pkts_dup", "pkts_unk", "pkts_fc",  "pkts_unrto", "pkts_unfs", "syn_retx"};
+constexpr std::string_view kL7[] = {"http_req_cnt",
+                                    "http_res_cnt",
+                                    "http_res",
+                                    "c_pkts_push",
+                                    "s_pkts_push",
+                                    "c_tls_SNI",
+                                    "s_tls_SCN",
+                                    "c_npnalpn",
+                                    "s_npnalpn",
+                                    "tls_session_stat",
+                                    "c_last_handshakeT",
+                                    "s_last_handshakeT",
+                                    "c_appdataT",
+                                    "s_appdataT",
+                                    "c_appdataB",
+                                    "s_appdataB",
+                                    "fqdn",
+                                    "dns_rslv",
+                                    "req_tm",
+                                    "res_tm",
+                                    "http_hostname",
+                                    "c_TLSvers",
+                                    "s_TLSvers",
+                                    "dns_enc"};
+constexpr std::string_view kUdpDir[] = {"ip",       "port",  "first_abs", "durat", "bytes_all",
+                                        "pkts_all", "isint", "iscrypto",  "type"};
 constexpr std::string_view kUdpTail[] = {"fqdn",        "quic_SNI",      "quic_UA", "quic_c_vers",
                                          "quic_s_vers", "quic_zero_rtt", "quic_ech"};
 
@@ -43,9 +62,10 @@ struct Prefixed {
   std::vector<std::string> storage;
   Names c[4], s[4];
   Prefixed() {
-    const std::pair<const std::string_view*, std::size_t> groups[4] = {
-        {kCoreDir, std::size(kCoreDir)}, {kE2EDir, std::size(kE2EDir)},
-        {kOptDir, std::size(kOptDir)}, {kUdpDir, std::size(kUdpDir)}};
+    const std::pair<const std::string_view*, std::size_t> groups[4] = {{kCoreDir, std::size(kCoreDir)},
+                                                                       {kE2EDir, std::size(kE2EDir)},
+                                                                       {kOptDir, std::size(kOptDir)},
+                                                                       {kUdpDir, std::size(kUdpDir)}};
     std::size_t total = 0;
     for (auto& g : groups) total += 2 * g.second;
     storage.reserve(total);  // no reallocation: the views below stay valid
@@ -104,16 +124,17 @@ Names build_columns(Kind k, unsigned mask) {
 
 std::string_view kind_name(Kind k) {
   switch (k) {
-    case Kind::tcp_complete: return "log_tcp_complete";
-    case Kind::tcp_nocomplete: return "log_tcp_nocomplete";
-    case Kind::udp_complete: return "log_udp_complete";
+    case Kind::tcp_complete:
+      return "log_tcp_complete";
+    case Kind::tcp_nocomplete:
+      return "log_tcp_nocomplete";
+    case Kind::udp_complete:
+      return "log_udp_complete";
   }
   return "log_unknown";
 }
 
-std::vector<std::string_view> columns(Kind k, unsigned mask) {
-  return build_columns(k, mask);
-}
+std::vector<std::string_view> columns(Kind k, unsigned mask) { return build_columns(k, mask); }
 
 std::string header(Format f, Kind k, unsigned mask) {
   const Names n = columns(k, mask);
@@ -266,11 +287,21 @@ void RowWriter::json_string(std::string_view s) {
   out_ += '"';
   for (unsigned char c : s) {
     switch (c) {
-      case '"': out_ += "\\\""; break;
-      case '\\': out_ += "\\\\"; break;
-      case '\n': out_ += "\\n"; break;
-      case '\r': out_ += "\\r"; break;
-      case '\t': out_ += "\\t"; break;
+      case '"':
+        out_ += "\\\"";
+        break;
+      case '\\':
+        out_ += "\\\\";
+        break;
+      case '\n':
+        out_ += "\\n";
+        break;
+      case '\r':
+        out_ += "\\r";
+        break;
+      case '\t':
+        out_ += "\\t";
+        break;
       default:
         if (c < 0x20 || c == 0x7f) {
           static const char hex[] = "0123456789abcdef";
@@ -287,8 +318,10 @@ void RowWriter::json_string(std::string_view s) {
 
 void RowWriter::absent(std::string_view tstat_text) {
   sep();
-  if (f_ == Format::tstat) out_ += tstat_text;
-  else if (f_ == Format::json) out_ += "null";
+  if (f_ == Format::tstat)
+    out_ += tstat_text;
+  else if (f_ == Format::json)
+    out_ += "null";
   // CSV: empty field
 }
 
@@ -309,7 +342,9 @@ static double elapsed_us(std::uint64_t from_ns, std::uint64_t to_ns) {
   return static_cast<double>(to_ns - from_ns) / 1000.0;
 }
 double rel_ms(std::uint64_t from_ns, std::uint64_t to_ns) { return elapsed_us(from_ns, to_ns) / 1000.0; }
-double rel_s(std::uint64_t from_ns, std::uint64_t to_ns) { return elapsed_us(from_ns, to_ns) / 1000.0 / 1000.0; }
+double rel_s(std::uint64_t from_ns, std::uint64_t to_ns) {
+  return elapsed_us(from_ns, to_ns) / 1000.0 / 1000.0;
+}
 
 double rtt_avg_ms(const TcpDirStats& d) {
   return d.rtt_sum_us / (static_cast<double>(d.rtt_cnt) + 0.0001) / 1000.0;
@@ -417,30 +452,30 @@ void format_tcp(RowWriter& w, const std::vector<std::string_view>& names, const 
   if (mask & kLayer7) {
     // Filled by the FSMDPI classifier once FlowRecord carries them; until then
     // the values Tstat prints for a flow without HTTP/TLS/DNS data.
-    w.u(0);            // http_req_cnt   <- HTTP request count (FSMDPI)
-    w.u(0);            // http_res_cnt   <- HTTP response count (FSMDPI)
-    w.absent("---");   // http_res       <- first HTTP status code
-    w.u(c.pkts_push);  // c_pkts_push    (PSH-delimited messages)
-    w.u(s.pkts_push);  // s_pkts_push
-    w.absent("-");     // c_tls_SNI      <- TLS ClientHello SNI
-    w.absent("-");     // s_tls_SCN      <- server certificate CN
-    w.u(0);            // c_npnalpn      <- NPN/ALPN bitmap
-    w.u(0);            // s_npnalpn
-    w.u(0);            // tls_session_stat
-    w.ms(0);           // c_last_handshakeT (rel ms) <- TLS handshake timing
-    w.ms(0);           // s_last_handshakeT
-    w.ms(0);           // c_appdataT
-    w.ms(0);           // s_appdataT
-    w.u(0);            // c_appdataB
-    w.u(0);            // s_appdataB
-    w.absent("-");     // fqdn           <- DN-Hunter
-    w.absent("-");     // dns_rslv       <- DN-Hunter resolver
-    w.num_text("0.0"); // req_tm         <- DN-Hunter request time (abs ms)
-    w.num_text("0.0"); // res_tm         <- DN-Hunter response time (abs ms)
-    w.absent("-");     // http_hostname  <- first Host: header
-    w.absent("-");     // c_TLSvers      <- ClientHello version(s)
-    w.absent("-");     // s_TLSvers      <- ServerHello version
-    w.u(0);            // dns_enc        <- DNS over HTTPS/TLS
+    w.u(0);             // http_req_cnt   <- HTTP request count (FSMDPI)
+    w.u(0);             // http_res_cnt   <- HTTP response count (FSMDPI)
+    w.absent("---");    // http_res       <- first HTTP status code
+    w.u(c.pkts_push);   // c_pkts_push    (PSH-delimited messages)
+    w.u(s.pkts_push);   // s_pkts_push
+    w.absent("-");      // c_tls_SNI      <- TLS ClientHello SNI
+    w.absent("-");      // s_tls_SCN      <- server certificate CN
+    w.u(0);             // c_npnalpn      <- NPN/ALPN bitmap
+    w.u(0);             // s_npnalpn
+    w.u(0);             // tls_session_stat
+    w.ms(0);            // c_last_handshakeT (rel ms) <- TLS handshake timing
+    w.ms(0);            // s_last_handshakeT
+    w.ms(0);            // c_appdataT
+    w.ms(0);            // s_appdataT
+    w.u(0);             // c_appdataB
+    w.u(0);             // s_appdataB
+    w.absent("-");      // fqdn           <- DN-Hunter
+    w.absent("-");      // dns_rslv       <- DN-Hunter resolver
+    w.num_text("0.0");  // req_tm         <- DN-Hunter request time (abs ms)
+    w.num_text("0.0");  // res_tm         <- DN-Hunter response time (abs ms)
+    w.absent("-");      // http_hostname  <- first Host: header
+    w.absent("-");      // c_TLSvers      <- ClientHello version(s)
+    w.absent("-");      // s_TLSvers      <- ServerHello version
+    w.u(0);             // dns_enc        <- DNS over HTTPS/TLS
   }
   w.end();
 }

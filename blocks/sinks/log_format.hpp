@@ -4,11 +4,10 @@
 // std::string: no iostreams, numbers through std::to_chars.
 #pragma once
 #include <cstdint>
+#include <netloom/flow.hpp>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <netloom/flow.hpp>
 
 namespace netloom::logs {
 
@@ -40,12 +39,12 @@ class RowWriter {
              std::string_view app = {});
   void end();  // newline; throws std::logic_error if the column count is off
 
-  void u(std::uint64_t v);                  // unsigned integer
-  void ms(double v);                        // "%f": 6 decimals
-  void ip(const IpAddr& a, int version);    // dotted quad / RFC 5952
-  void str(std::string_view s);             // a present string
-  void absent(std::string_view tstat_text); // no value: Tstat's text ("-", "---"), JSON null, CSV empty
-  void num_text(std::string_view text);     // a number already as text ("0.0")
+  void u(std::uint64_t v);                   // unsigned integer
+  void ms(double v);                         // "%f": 6 decimals
+  void ip(const IpAddr& a, int version);     // dotted quad / RFC 5952
+  void str(std::string_view s);              // a present string
+  void absent(std::string_view tstat_text);  // no value: Tstat's text ("-", "---"), JSON null, CSV empty
+  void num_text(std::string_view text);      // a number already as text ("0.0")
 
  private:
   void sep();
@@ -59,11 +58,11 @@ class RowWriter {
 };
 
 // Time conversions exactly as Tstat prints them (its times are µs doubles).
-double abs_ms(std::uint64_t ns);                       // time2double(t)/1000
+double abs_ms(std::uint64_t ns);                            // time2double(t)/1000
 double rel_ms(std::uint64_t from_ns, std::uint64_t to_ns);  // elapsed(from,to)/1000, 0 if to < from
 double rel_s(std::uint64_t from_ns, std::uint64_t to_ns);   // elapsed(from,to)/1000/1000
-double rtt_avg_ms(const TcpDirStats& d);               // sum/(count+0.0001), ms
-double rtt_stdev_ms(const TcpDirStats& d);             // sample stdev, 0 if count <= 2, ms
+double rtt_avg_ms(const TcpDirStats& d);                    // sum/(count+0.0001), ms
+double rtt_stdev_ms(const TcpDirStats& d);                  // sample stdev, 0 if count <= 2, ms
 
 // One record as a row of log `k` (TCP logs use `mask` for the complete log only).
 void format_tcp(RowWriter& w, const std::vector<std::string_view>& names, const FlowRecord& r, unsigned mask,

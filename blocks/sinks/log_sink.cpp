@@ -5,8 +5,8 @@
 #include <unistd.h>
 
 #include <array>
-#include <chrono>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <ctime>
 #include <filesystem>
@@ -34,8 +34,9 @@ class LogSink final : public Block {
   static BlockInfo info() {
     BlockInfo i;
     i.type = "LogSink";
-    i.summary = "writes flow records as Tstat logs (log_tcp_complete, log_tcp_nocomplete, log_udp_complete), "
-                "JSON lines or CSV";
+    i.summary =
+        "writes flow records as Tstat logs (log_tcp_complete, log_tcp_nocomplete, log_udp_complete), "
+        "JSON lines or CSV";
     i.description =
         "Each closed flow becomes one line of log_tcp_complete (TCP flows Tstat calls complete: core "
         "columns plus the groups of `tcp_log_mask`), log_tcp_nocomplete (other TCP flows, core columns) "
@@ -47,17 +48,20 @@ class LogSink final : public Block {
     // Two ways in: records (a flow tracker's `records` port), or the packet
     // stream after the classifiers, whose `closed` flow events carry every
     // label the classifiers set. Connect one of them.
-    i.inputs = {in<FlowBatch>("in", "records of closed flows, in close order").optional(),
-                in<PacketBatch>("flows", "packets with flow events (after classifiers): closed flows are logged")
-                    .optional()};
+    i.inputs = {
+        in<FlowBatch>("in", "records of closed flows, in close order").optional(),
+        in<PacketBatch>("flows", "packets with flow events (after classifiers): closed flows are logged")
+            .optional()};
     i.params = {
         required_param("dir", ParamType::string, "output directory (created if missing)"),
-        param<std::string>("format", "tstat", "tstat: Tstat's space-separated logs; json: JSON lines; csv: CSV "
-                                              "with a header row")
+        param<std::string>("format", "tstat",
+                           "tstat: Tstat's space-separated logs; json: JSON lines; csv: CSV "
+                           "with a header row")
             .one_of({"tstat", "json", "csv"}),
-        param<std::string>("layout", "tstat",
-                           "tstat: a YYYY_MM_DD_HH_MM.out directory per trace start and rotation; flat: files "
-                           "directly in `dir`")
+        param<std::string>(
+            "layout", "tstat",
+            "tstat: a YYYY_MM_DD_HH_MM.out directory per trace start and rotation; flat: files "
+            "directly in `dir`")
             .one_of({"tstat", "flat"}),
         param<int>("tcp_log_mask", 15,
                    "optional log_tcp_complete groups: 1 end-to-end, 2 layer-7, 4 P2P, 8 options, 16 advanced "
@@ -66,7 +70,8 @@ class LogSink final : public Block {
         duration("rotate", "0", "new output directory every this much packet time (0: never; whole minutes)"),
         param<bool>("gzip", false, "write <name>.gz through zlib"),
         param<bool>("utc", false, "name directories in UTC instead of local time"),
-        param<bool>("log_external", false, "also log flows whose both endpoints are external (Tstat does not)"),
+        param<bool>("log_external", false,
+                    "also log flows whose both endpoints are external (Tstat does not)"),
     };
     i.counters = {{"tcp_complete", "lines written to log_tcp_complete"},
                   {"tcp_nocomplete", "lines written to log_tcp_nocomplete"},
@@ -96,8 +101,10 @@ class LogSink final : public Block {
     utc_ = p.get_bool("utc");
     log_external_ = p.get_bool("log_external");
     if (rotate_ns_ % kNsPerMin != 0)
-      throw ConfigError("parameter 'rotate' must be a whole number of minutes (directory names have minutes)");
-    if (rotate_ns_ && flat_) throw ConfigError("parameter 'rotate' needs layout 'tstat' (flat has one directory)");
+      throw ConfigError(
+          "parameter 'rotate' must be a whole number of minutes (directory names have minutes)");
+    if (rotate_ns_ && flat_)
+      throw ConfigError("parameter 'rotate' needs layout 'tstat' (flat has one directory)");
 
     c_.tcp_complete = &ctx.counter("tcp_complete");
     c_.tcp_nocomplete = &ctx.counter("tcp_nocomplete");
@@ -119,8 +126,7 @@ class LogSink final : public Block {
     if (ec) throw ConfigError("parameter 'dir': cannot create directory '" + dir_ + "': " + ec.message());
     std::string probe = (fs::path(dir_) / (".netloom-logsink-probe-" + std::to_string(::getpid()))).string();
     int fd = ::open(probe.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    if (fd < 0)
-      throw ConfigError("parameter 'dir': cannot write in '" + dir_ + "': " + std::strerror(errno));
+    if (fd < 0) throw ConfigError("parameter 'dir': cannot write in '" + dir_ + "': " + std::strerror(errno));
     ::close(fd);
     ::unlink(probe.c_str());
 
@@ -205,7 +211,9 @@ class LogSink final : public Block {
     // directory is named after the wall clock.
     if (dirs_ == 0) {
       const auto wall = std::chrono::system_clock::now().time_since_epoch();
-      open_all(now_ ? now_ : static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(wall).count()));
+      open_all(now_ ? now_
+                    : static_cast<std::uint64_t>(
+                          std::chrono::duration_cast<std::chrono::nanoseconds>(wall).count()));
     }
     std::string err = close_all_collect();
     if (!err.empty()) throw InputError(err);

@@ -1,10 +1,10 @@
 // One log file, plain (POSIX write) or gzip (zlib gzopen/gzwrite). Errors are
 // InputErrors naming the file. A gzip file is complete once close() returned.
 #pragma once
+#include <zlib.h>
+
 #include <string>
 #include <string_view>
-
-#include <zlib.h>
 
 namespace netloom::logs {
 

@@ -131,14 +131,22 @@ class PacketCounter final : public Block {
 
  private:
   std::vector<std::pair<std::string, std::uint64_t>> totals() const {
-    return {{"packets", c_.packets->value()}, {"bytes", c_.bytes->value()},
-            {"wire_bytes", c_.wire->value()}, {"ipv4", c_.v4->value()},
-            {"ipv6", c_.v6->value()},         {"not_ip", c_.not_ip->value()},
-            {"tcp", c_.tcp->value()},         {"udp", c_.udp->value()},
-            {"icmp", c_.icmp->value()},       {"other_l4", c_.other->value()},
-            {"malformed", c_.malformed->value()}, {"truncated", c_.truncated->value()},
-            {"fragments", c_.frag->value()},  {"tunneled", c_.tunneled->value()},
-            {"first_ts_ns", first_ns_},       {"last_ts_ns", last_ns_}};
+    return {{"packets", c_.packets->value()},
+            {"bytes", c_.bytes->value()},
+            {"wire_bytes", c_.wire->value()},
+            {"ipv4", c_.v4->value()},
+            {"ipv6", c_.v6->value()},
+            {"not_ip", c_.not_ip->value()},
+            {"tcp", c_.tcp->value()},
+            {"udp", c_.udp->value()},
+            {"icmp", c_.icmp->value()},
+            {"other_l4", c_.other->value()},
+            {"malformed", c_.malformed->value()},
+            {"truncated", c_.truncated->value()},
+            {"fragments", c_.frag->value()},
+            {"tunneled", c_.tunneled->value()},
+            {"first_ts_ns", first_ns_},
+            {"last_ts_ns", last_ns_}};
   }
   std::string to_json() const {
     std::ostringstream os;
@@ -147,8 +155,8 @@ class PacketCounter final : public Block {
     os << "\"linktypes\": {";
     bool first = true;
     for (const auto& [lt, t] : linktypes_) {
-      os << (first ? "" : ", ") << "\"" << lt << "\": {\"packets\": " << t.packets << ", \"bytes\": " << t.bytes
-         << "}";
+      os << (first ? "" : ", ") << "\"" << lt << "\": {\"packets\": " << t.packets
+         << ", \"bytes\": " << t.bytes << "}";
       first = false;
     }
     os << "}}\n";
@@ -157,13 +165,14 @@ class PacketCounter final : public Block {
   std::string to_text() const {
     std::ostringstream os;
     for (const auto& [k, v] : totals()) os << k << " " << v << "\n";
-    for (const auto& [lt, t] : linktypes_) os << "linktype." << lt << " " << t.packets << " " << t.bytes << "\n";
+    for (const auto& [lt, t] : linktypes_)
+      os << "linktype." << lt << " " << t.packets << " " << t.bytes << "\n";
     return os.str();
   }
 
   struct {
-    Counter *packets, *bytes, *wire, *v4, *v6, *not_ip, *tcp, *udp, *icmp, *other, *malformed, *truncated, *frag,
-        *tunneled;
+    Counter *packets, *bytes, *wire, *v4, *v6, *not_ip, *tcp, *udp, *icmp, *other, *malformed, *truncated,
+        *frag, *tunneled;
   } c_{};
   std::map<std::uint16_t, Tally> linktypes_;
   std::uint16_t last_linktype_ = 0;

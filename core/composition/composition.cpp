@@ -1,5 +1,7 @@
 // Composition XML -> Composition data: structure checks, ${var} substitution,
 // <composition> attributes, with file:line on every error.
+#include "composition/composition.hpp"
+
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -8,10 +10,8 @@
 #include <charconv>
 #include <cstring>
 #include <initializer_list>
-#include <set>
 #include <pugixml.hpp>
-
-#include "composition/composition.hpp"
+#include <set>
 
 namespace netloom::core {
 
@@ -52,7 +52,8 @@ class Parser {
     c.name = default_name();
 
     pugi::xml_document doc;
-    pugi::xml_parse_result res = doc.load_buffer(text_.data(), text_.size(), pugi::parse_default, pugi::encoding_utf8);
+    pugi::xml_parse_result res =
+        doc.load_buffer(text_.data(), text_.size(), pugi::parse_default, pugi::encoding_utf8);
     if (!res) {
       error(line_at(static_cast<std::size_t>(std::max<std::ptrdiff_t>(res.offset, 0))), "",
             std::string("malformed XML: ") + res.description());
@@ -76,7 +77,8 @@ class Parser {
     }
     c.loc.line = line_of(root);
     if (std::string_view(root.name()) != "composition") {
-      error(c.loc.line, "", "the root element must be <composition>, found <" + std::string(root.name()) + ">");
+      error(c.loc.line, "",
+            "the root element must be <composition>, found <" + std::string(root.name()) + ">");
       return c;
     }
     check_attrs(root, {"name", "threads", "batch", "max-in-flight"}, {});
@@ -105,7 +107,8 @@ class Parser {
       } else if (name == "connect") {
         read_connect(n, c);
       } else {
-        error(line_of(n), "", "unknown element <" + std::string(name) + "> (expected <var>, <block> or <connect>)");
+        error(line_of(n), "",
+              "unknown element <" + std::string(name) + "> (expected <var>, <block> or <connect>)");
       }
     }
     return c;
@@ -198,7 +201,8 @@ class Parser {
     }
     if (auto it = vars_.find(v.name); it != vars_.end()) {
       error(line, "",
-            "variable '" + v.name + "' declared twice (first at line " + std::to_string(it->second.loc.line) + ")");
+            "variable '" + v.name + "' declared twice (first at line " + std::to_string(it->second.loc.line) +
+                ")");
       return;
     }
     vars_[v.name] = v;
@@ -253,7 +257,8 @@ class Parser {
       if (v == vars_.end()) {
         ok = false;
         if (reported.insert(name).second)
-          error(line, block_id, "undeclared variable '" + name + "' (declare it with <var name=\"" + name + "\"/>)");
+          error(line, block_id,
+                "undeclared variable '" + name + "' (declare it with <var name=\"" + name + "\"/>)");
         out += ref;
         continue;
       }
@@ -330,7 +335,8 @@ class Parser {
       }
       if (ch.type() != pugi::node_element) continue;
       if (std::string_view(ch.name()) != "param") {
-        error(line_of(ch), b.id, "unknown element <" + std::string(ch.name()) + "> inside <block> (expected <param>)");
+        error(line_of(ch), b.id,
+              "unknown element <" + std::string(ch.name()) + "> inside <block> (expected <param>)");
         continue;
       }
       ParamEntry p;

@@ -17,8 +17,8 @@
 namespace netloom::core {
 
 using netloom::BlockInfo;
-using netloom::ParamSpec;
 using netloom::Params;
+using netloom::ParamSpec;
 using netloom::ParamType;
 using netloom::ParamValue;
 
@@ -73,9 +73,9 @@ struct Composition {
   std::vector<VarDecl> vars;
   std::vector<BlockDecl> blocks;
   std::vector<Connection> connections;
-  int threads = 0;                  // 0 = auto (hardware concurrency)
+  int threads = 0;  // 0 = auto (hardware concurrency)
   std::size_t batch_size = 256;
-  std::size_t max_in_flight = 64;   // batches in flight per source (back-pressure bound)
+  std::size_t max_in_flight = 64;  // batches in flight per source (back-pressure bound)
 };
 
 // Limits of the <composition> attributes (inclusive).

@@ -123,7 +123,7 @@ IntResult parse_int(std::string_view t, std::int64_t& out) {
   if (neg) {
     if (mag > static_cast<std::uint64_t>(kI64Max) + 1) return IntResult::overflow;
     out = mag == static_cast<std::uint64_t>(kI64Max) + 1 ? std::numeric_limits<std::int64_t>::min()
-                                                          : -static_cast<std::int64_t>(mag);
+                                                         : -static_cast<std::int64_t>(mag);
   } else {
     if (mag > static_cast<std::uint64_t>(kI64Max)) return IntResult::overflow;
     out = static_cast<std::int64_t>(mag);
@@ -308,7 +308,8 @@ ParamValue parse_param_value(const ParamSpec& spec, std::string_view raw) {
       if (std::find(spec.choices.begin(), spec.choices.end(), t) != spec.choices.end()) return std::string(t);
       std::string list;
       for (const auto& c : spec.choices) list += (list.empty() ? "" : ", ") + c;
-      fail(spec, raw, spec.choices.empty() ? "is not allowed (no choices are declared)" : "is not one of: " + list);
+      fail(spec, raw,
+           spec.choices.empty() ? "is not allowed (no choices are declared)" : "is not one of: " + list);
     }
     case ParamType::string:
       break;

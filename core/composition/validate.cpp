@@ -57,14 +57,17 @@ class Validator {
 
   void check_settings() {
     if (c_.threads < 0 || c_.threads > kMaxThreads)
-      error(c_.loc, "", "threads=" + std::to_string(c_.threads) + ": expected 0 (auto) or 1 to " +
-                            std::to_string(kMaxThreads));
+      error(c_.loc, "",
+            "threads=" + std::to_string(c_.threads) + ": expected 0 (auto) or 1 to " +
+                std::to_string(kMaxThreads));
     if (c_.batch_size < kMinBatch || c_.batch_size > kMaxBatch)
-      error(c_.loc, "", "batch=" + std::to_string(c_.batch_size) + ": expected an integer from " +
-                            std::to_string(kMinBatch) + " to " + std::to_string(kMaxBatch));
+      error(c_.loc, "",
+            "batch=" + std::to_string(c_.batch_size) + ": expected an integer from " +
+                std::to_string(kMinBatch) + " to " + std::to_string(kMaxBatch));
     if (c_.max_in_flight < kMinInFlight || c_.max_in_flight > kMaxInFlight)
-      error(c_.loc, "", "max-in-flight=" + std::to_string(c_.max_in_flight) + ": expected an integer from " +
-                            std::to_string(kMinInFlight) + " to " + std::to_string(kMaxInFlight));
+      error(c_.loc, "",
+            "max-in-flight=" + std::to_string(c_.max_in_flight) + ": expected an integer from " +
+                std::to_string(kMinInFlight) + " to " + std::to_string(kMaxInFlight));
   }
 
   // ---- blocks and their parameters ----
@@ -85,7 +88,8 @@ class Validator {
       order_.push_back(b.id);
       const BlockInfo* info = lookup_ ? lookup_(b.type) : nullptr;
       if (!info) {
-        error(b.loc, b.id, "unknown block type '" + b.type + "' (`netloom inspect` lists the available types)");
+        error(b.loc, b.id,
+              "unknown block type '" + b.type + "' (`netloom inspect` lists the available types)");
         continue;
       }
       out_.infos[b.id] = info;
@@ -98,7 +102,8 @@ class Validator {
     if (b.replicas.empty()) return;
     if (!valid_replicas(b.replicas)) {
       error(b.loc, b.id,
-            "replicas='" + b.replicas + "': expected 'auto' or an integer from 1 to " + std::to_string(kMaxReplicas));
+            "replicas='" + b.replicas + "': expected 'auto' or an integer from 1 to " +
+                std::to_string(kMaxReplicas));
       return;
     }
     if (info.threading == Threading::serial && b.replicas != "1")
@@ -109,7 +114,8 @@ class Validator {
     Params p;
     std::map<std::string, int> given;  // name -> line of first occurrence
     for (const ParamEntry& e : b.params) {
-      auto spec = std::find_if(info.params.begin(), info.params.end(), [&](const ParamSpec& s) { return s.name == e.name; });
+      auto spec = std::find_if(info.params.begin(), info.params.end(),
+                               [&](const ParamSpec& s) { return s.name == e.name; });
       if (spec == info.params.end()) {
         std::string names;
         for (const auto& s : info.params) names += (names.empty() ? "" : ", ") + s.name;
@@ -119,7 +125,8 @@ class Validator {
         continue;
       }
       if (auto [it, fresh] = given.emplace(e.name, e.loc.line); !fresh) {
-        error(e.loc, b.id, "parameter '" + e.name + "' given twice (first at line " + std::to_string(it->second) + ")");
+        error(e.loc, b.id,
+              "parameter '" + e.name + "' given twice (first at line " + std::to_string(it->second) + ")");
         continue;
       }
       try {
@@ -156,7 +163,8 @@ class Validator {
     std::string text = ep.block + "." + ep.port;
     auto d = decls_.find(ep.block);
     if (d == decls_.end()) {
-      error(k.loc, "", std::string("connect ") + attr + "='" + text + "': no block with id '" + ep.block + "'");
+      error(k.loc, "",
+            std::string("connect ") + attr + "='" + text + "': no block with id '" + ep.block + "'");
       return nullptr;
     }
     auto inf = out_.infos.find(ep.block);
@@ -166,8 +174,8 @@ class Validator {
     if (const PortSpec* p = find_port(ports, ep.port)) return p;
     std::string dir = output ? "output" : "input";
     error(k.loc, "",
-          std::string("connect ") + attr + "='" + text + "': block '" + ep.block + "' (" + info.type + ") has no " +
-              dir + " port '" + ep.port + "' " +
+          std::string("connect ") + attr + "='" + text + "': block '" + ep.block + "' (" + info.type +
+              ") has no " + dir + " port '" + ep.port + "' " +
               (ports.empty() ? "(it has no " + dir + "s)" : "(" + dir + "s: " + join_names(ports) + ")"));
     return nullptr;
   }
@@ -190,8 +198,8 @@ class Validator {
       }
       if (from->type != "*" && to->type != "*" && from->type != to->type) {
         error(k.loc, "",
-              k.from.block + "." + k.from.port + " (" + from->type + ") cannot feed " + k.to.block + "." + k.to.port +
-                  " (" + to->type + ")");
+              k.from.block + "." + k.from.port + " (" + from->type + ") cannot feed " + k.to.block + "." +
+                  k.to.port + " (" + to->type + ")");
         continue;
       }
       edges_.push_back(&k);
@@ -204,7 +212,8 @@ class Validator {
       if (inf == out_.infos.end()) continue;
       for (const PortSpec& p : inf->second->inputs)
         if (p.required && !connected_inputs_.count({id, p.name}))
-          error(decls_[id]->loc, id, "required input port '" + p.name + "' (" + p.type + ") is not connected");
+          error(decls_[id]->loc, id,
+                "required input port '" + p.name + "' (" + p.type + ") is not connected");
     }
   }
 

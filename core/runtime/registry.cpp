@@ -26,7 +26,8 @@ void Registry::load_dir(const fs::path& dir, std::vector<std::string>& errors) {
   if (!fs::is_directory(dir, ec)) return;  // a missing search dir is not an error
   std::vector<fs::path> files;
   for (const auto& e : fs::directory_iterator(dir, ec)) {
-    if (e.path().extension() == ".so" && (e.is_regular_file(ec) || e.is_symlink(ec))) files.push_back(e.path());
+    if (e.path().extension() == ".so" && (e.is_regular_file(ec) || e.is_symlink(ec)))
+      files.push_back(e.path());
   }
   std::sort(files.begin(), files.end());
   for (const auto& f : files) load_file(f, errors);
@@ -46,7 +47,8 @@ bool Registry::load_file(const fs::path& file, std::vector<std::string>& errors)
   auto lib = std::make_shared<boost::dll::shared_library>();
   boost::system::error_code bec;
   // rtld_now: an unresolved symbol fails here, not in the middle of a run.
-  lib->load(boost::dll::fs::path(path), bec, boost::dll::load_mode::rtld_now | boost::dll::load_mode::rtld_local);
+  lib->load(boost::dll::fs::path(path), bec,
+            boost::dll::load_mode::rtld_now | boost::dll::load_mode::rtld_local);
   if (bec) {
     const char* why = dlerror();
     errors.push_back(path + ": cannot load plugin: " + one_line(why ? why : bec.message()));
@@ -90,7 +92,8 @@ bool Registry::load_file(const fs::path& file, std::vector<std::string>& errors)
       return false;
     }
     if (auto it = types_.find(t.info.type); it != types_.end()) {
-      errors.push_back(path + ": block type '" + t.info.type + "' is already provided by " + it->second.plugin_path);
+      errors.push_back(path + ": block type '" + t.info.type + "' is already provided by " +
+                       it->second.plugin_path);
       return false;
     }
     for (const auto& other : found) {
@@ -150,7 +153,7 @@ std::vector<fs::path> plugin_search_path(const std::vector<std::string>& cli_dir
       start = colon + 1;
     }
   }
-  add(exe_dir / "plugins");                         // build tree
+  add(exe_dir / "plugins");                            // build tree
   add(exe_dir.parent_path() / "lib/netloom/plugins");  // installed (bin/../lib)
   return dirs;
 }

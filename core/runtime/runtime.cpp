@@ -16,7 +16,6 @@ namespace netloom::core {
 namespace flow = tbb::flow;
 namespace detail {
 
-
 struct Envelope {
   unsigned port = 0;
   MessagePtr msg;
@@ -74,7 +73,8 @@ struct Runtime::Impl {
   std::mutex log_mu;
 
   ~Impl();
-  Impl(const Registry& r, const ValidatedComposition& c, RunOptions o) : registry(r), comp(c), opts(std::move(o)) {}
+  Impl(const Registry& r, const ValidatedComposition& c, RunOptions o)
+      : registry(r), comp(c), opts(std::move(o)) {}
   void log(LogLevel level, const std::string& text) {
     if (opts.log) {
       opts.log(level, text);
@@ -84,7 +84,6 @@ struct Runtime::Impl {
     std::fprintf(stderr, "netloom: %s: %s\n", level_name(level), text.c_str());
   }
 };
-
 
 namespace detail {
 
@@ -172,8 +171,9 @@ struct Node final : Context {
     errors.add_shared();
     const auto n = errors.value();
     if (n <= 10 || n % 1000 == 0) {
-      rt->log(LogLevel::error, "block '" + id + "' (" + info->type + "): " + where + ": " + what +
-                                   (n == 10 ? " (further errors of this block are logged every 1000th)" : ""));
+      rt->log(LogLevel::error,
+              "block '" + id + "' (" + info->type + "): " + where + ": " + what +
+                  (n == 10 ? " (further errors of this block are logged every 1000th)" : ""));
     }
   }
 
@@ -184,7 +184,8 @@ struct Node final : Context {
     for (auto& tm : timers) {
       if (tm.next == 0) tm.next = (t / tm.period + 1) * tm.period;
       // After a long silence, jump instead of firing millions of times.
-      if (t >= tm.next && (t - tm.next) / tm.period > 100000) tm.next += ((t - tm.next) / tm.period - 1) * tm.period;
+      if (t >= tm.next && (t - tm.next) / tm.period > 100000)
+        tm.next += ((t - tm.next) / tm.period - 1) * tm.period;
       while (tm.next <= t) {
         block().on_timer(tm.id, tm.next, emit);
         tm.next += tm.period;
@@ -244,7 +245,8 @@ void Node::fan_out(unsigned out_port, MessagePtr msg) {
     ctr.unconnected.add_shared(items);
     return;
   }
-  for (std::size_t i = 0; i + 1 < targets.size(); ++i) targets[i].node->fnode->try_put(Envelope{targets[i].port, msg});
+  for (std::size_t i = 0; i + 1 < targets.size(); ++i)
+    targets[i].node->fnode->try_put(Envelope{targets[i].port, msg});
   // The last consumer takes our reference, so an exclusive message stays
   // exclusive and copy-on-write does not copy needlessly.
   targets.back().node->fnode->try_put(Envelope{targets.back().port, std::move(msg)});
@@ -324,7 +326,9 @@ bool Runtime::build(std::vector<std::string>& errors) {
     n.out_ctr = std::make_unique<PortCounters[]>(n.info->outputs.size());
     for (const auto& cs : n.info->counters) n.counters.emplace_back(cs.name, std::make_unique<Counter>());
     im.by_id[id] = &n;
-    auto prefix = [&] { return n.decl->loc.file + ":" + std::to_string(n.decl->loc.line) + ": block '" + id + "': "; };
+    auto prefix = [&] {
+      return n.decl->loc.file + ":" + std::to_string(n.decl->loc.line) + ": block '" + id + "': ";
+    };
     const BlockType* type = im.registry.find(n.info->type);
     if (type == nullptr) {
       errors.push_back(prefix() + "block type '" + n.info->type + "' is not loaded");
@@ -442,9 +446,7 @@ std::uint64_t Runtime::run() {
   return errs;
 }
 
-void Runtime::stop() noexcept {
-  impl_->stop_flag.store(true, std::memory_order_relaxed);
-}
+void Runtime::stop() noexcept { impl_->stop_flag.store(true, std::memory_order_relaxed); }
 
 bool Runtime::stopping() const noexcept { return impl_->stop_flag.load(std::memory_order_relaxed); }
 

@@ -1,10 +1,9 @@
 // Blocks used by the runtime tests: a synthetic source, a recording sink,
 // a writer (mutating input) and a timer probe. Loaded as a plugin, exactly
 // like the stock blocks.
-#include <netloom/netloom.hpp>
-
 #include <fstream>
 #include <mutex>
+#include <netloom/netloom.hpp>
 #include <sstream>
 
 namespace {
@@ -97,7 +96,8 @@ class TestSink final : public Block {
     i.summary = "records packets, timers and flush for tests";
     i.inputs = {in<PacketBatch>("in")};
     i.outputs = {out<PacketBatch>("out").optional()};
-    i.params = {param<std::string>("output", "", "record file"), duration("timer", "0s", "timer period (0: none)"),
+    i.params = {param<std::string>("output", "", "record file"),
+                duration("timer", "0s", "timer period (0: none)"),
                 param<int>("tag", 0, "value written into the packets' vlan field when writes=true"),
                 param<bool>("fail", false, "throw on every batch")};
     i.counters = {{"batches", "batches received"}};

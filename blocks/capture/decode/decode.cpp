@@ -81,11 +81,10 @@ bool decode_packet(Packet& p) noexcept {
 
   detail::Ctx c{p.data, cap, p};
   const bool ok = NETLOOM_LIKELY(p.linktype == 1) ? detail::decode_ethernet(c, 0, wire)
-                                                   : detail::decode_link(c, p.linktype, 0, wire);
+                                                  : detail::decode_link(c, p.linktype, 0, wire);
   if (NETLOOM_LIKELY(ok)) {
     const bool ports = has_ports(p.l4_proto) && !(p.flags & kFragment);
-    p.flow_hash = flow_hash(p.src, p.dst, ports ? p.sport : 0, ports ? p.dport : 0, p.l4_proto,
-                            p.ip_version);
+    p.flow_hash = flow_hash(p.src, p.dst, ports ? p.sport : 0, ports ? p.dport : 0, p.l4_proto, p.ip_version);
   } else {
     p.src = IpAddr{};
     p.dst = IpAddr{};

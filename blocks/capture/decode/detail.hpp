@@ -25,8 +25,8 @@ namespace netloom::decode::detail {
 #endif
 
 using decode::kMaxTunnelDepth;
-constexpr int kMaxVlanTags = 8;      // 802.1Q / QinQ tags in one frame
-constexpr int kMaxMplsLabels = 16;   // labels in one MPLS stack
+constexpr int kMaxVlanTags = 8;     // 802.1Q / QinQ tags in one frame
+constexpr int kMaxMplsLabels = 16;  // labels in one MPLS stack
 constexpr int kMaxIpv6ExtHeaders = 8;
 constexpr int kMaxGtpExtHeaders = 8;
 // Offsets in Packet are 16-bit; headers starting past this are refused.

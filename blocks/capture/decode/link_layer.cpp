@@ -46,11 +46,15 @@ bool decode_mpls(Ctx& c, std::uint32_t off, std::uint32_t end) noexcept {
 
 bool decode_ppp_proto(Ctx& c, std::uint16_t proto, std::uint32_t off, std::uint32_t end) noexcept {
   switch (proto) {
-    case kPppIpv4: return decode_ip(c, off, end, 4);
-    case kPppIpv6: return decode_ip(c, off, end, 6);
+    case kPppIpv4:
+      return decode_ip(c, off, end, 4);
+    case kPppIpv6:
+      return decode_ip(c, off, end, 6);
     case kPppMpls:
-    case kPppMplsMc: return decode_mpls(c, off, end);
-    default: return not_ip(c);
+    case kPppMplsMc:
+      return decode_mpls(c, off, end);
+    default:
+      return not_ip(c);
   }
 }
 
@@ -58,12 +62,15 @@ bool decode_ppp_proto(Ctx& c, std::uint16_t proto, std::uint32_t off, std::uint3
 // between BSDs: 24 NetBSD/OpenBSD, 28 FreeBSD, 30 Darwin; 10 is Linux AF_INET6).
 bool decode_af(Ctx& c, std::uint32_t af, std::uint32_t off, std::uint32_t end) noexcept {
   switch (af) {
-    case 2: return decode_ip(c, off, end, 4);
+    case 2:
+      return decode_ip(c, off, end, 4);
     case 10:
     case 24:
     case 28:
-    case 30: return decode_ip(c, off, end, 6);
-    default: return not_ip(c);
+    case 30:
+      return decode_ip(c, off, end, 6);
+    default:
+      return not_ip(c);
   }
 }
 
@@ -92,7 +99,8 @@ bool decode_ethertype(Ctx& c, std::uint16_t etype, std::uint32_t off, std::uint3
         continue;
       }
       case kEthMpls:
-      case kEthMplsMc: return decode_mpls(c, off, end);
+      case kEthMplsMc:
+        return decode_mpls(c, off, end);
       case kEthPppoeSession: {
         // ver/type(1) code(1) session(2) length(2), then the PPP protocol.
         if (!need(c, off, 8, end)) return false;
@@ -106,7 +114,8 @@ bool decode_ethertype(Ctx& c, std::uint16_t etype, std::uint32_t off, std::uint3
         const std::uint32_t pend = min32(end, off + 6 + len);
         return decode_ppp_proto(c, rd16(c.d, off + 6), off + 8, pend);
       }
-      default: return not_ip(c);
+      default:
+        return not_ip(c);
     }
   }
 }

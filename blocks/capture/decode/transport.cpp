@@ -95,8 +95,7 @@ void decode_l4(Ctx& c, std::uint8_t proto, std::uint32_t off, std::uint32_t ip_e
     set_payload(p, off + 8, udp_end, c.cap);
     if (NETLOOM_UNLIKELY(c.depth < kMaxTunnelDepth && !(p.flags & (kFirstFragment | kMalformed)))) {
       const std::uint16_t sp = p.sport, dp = p.dport;
-      if (dp == 4789 || dp == 2152 || sp == 2152 || dp == 5247 || sp == 5247)
-        decap_udp(c, off + 8, udp_end);
+      if (dp == 4789 || dp == 2152 || sp == 2152 || dp == 5247 || sp == 5247) decap_udp(c, off + 8, udp_end);
     }
     return;
   }

@@ -110,8 +110,7 @@ bool decap_capwap(Ctx& c, std::uint32_t off, std::uint32_t end) noexcept {
     // Some access points (Cisco) send the frame control field byte-swapped:
     // a data frame's type bits then show up in the second byte.
     bool swapped = false;
-    if (c.cap >= in + 2)
-      swapped = ((c.d[in] >> 2) & 0x3) != 2 && ((c.d[in + 1] >> 2) & 0x3) == 2;
+    if (c.cap >= in + 2) swapped = ((c.d[in] >> 2) & 0x3) != 2 && ((c.d[in + 1] >> 2) & 0x3) == 2;
     return enter(c, TunnelType::capwap, 0, [&] { return decode_80211(c, in, end, swapped); });
   }
   return enter(c, TunnelType::capwap, 0, [&] { return decode_ethernet(c, in, end); });
@@ -140,8 +139,7 @@ bool decap_gre(Ctx& c, std::uint32_t off, std::uint32_t end) noexcept {
     }
     if (fl & kGreSeq) h += 4;
     const std::uint32_t in = off + h;
-    if (proto == kGreTeb)
-      return enter(c, TunnelType::gre, key, [&] { return decode_ethernet(c, in, end); });
+    if (proto == kGreTeb) return enter(c, TunnelType::gre, key, [&] { return decode_ethernet(c, in, end); });
     if (proto == kGrePpp) return enter(c, TunnelType::gre, key, [&] { return decode_ppp(c, in, end); });
     return enter(c, TunnelType::gre, key, [&] { return decode_ethertype(c, proto, in, end); });
   }

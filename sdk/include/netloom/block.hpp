@@ -19,9 +19,9 @@ struct PortSpec {
   std::string name;
   std::string type;  // message type name; "*" accepts any type
   std::string doc;
-  bool required = true;   // inputs only: validation fails if left unconnected
-  bool mutates = false;   // inputs only: the block writes into the messages it
-                          // receives, so a shared message is copied for it
+  bool required = true;  // inputs only: validation fails if left unconnected
+  bool mutates = false;  // inputs only: the block writes into the messages it
+                         // receives, so a shared message is copied for it
   PortSpec& optional() {
     required = false;
     return *this;

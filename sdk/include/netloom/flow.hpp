@@ -84,9 +84,9 @@ struct FlowRecord {
   std::uint64_t id = 0;  // per tracker instance, in order of creation
   std::uint64_t first_ns = 0, last_ns = 0;
   FlowEnd end = FlowEnd::open;
-  bool complete = false;            // TCP: Tstat's complete (log_tcp_complete) vs nocomplete
-  std::array<bool, 2> internal{};   // [0] client, [1] server: inside the -N networks
-  std::array<bool, 2> crypto{};     // address anonymised in logs
+  bool complete = false;           // TCP: Tstat's complete (log_tcp_complete) vs nocomplete
+  std::array<bool, 2> internal{};  // [0] client, [1] server: inside the -N networks
+  std::array<bool, 2> crypto{};    // address anonymised in logs
   FlowLabels labels;
   std::array<TcpDirStats, 2> tcp{};  // [0] client->server, [1] server->client
   std::array<UdpDirStats, 2> udp{};

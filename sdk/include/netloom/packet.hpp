@@ -1,9 +1,9 @@
 // Packets and packet batches. A packet is decoded once, by the capture block;
 // every later block reads the metadata below and never re-parses headers.
 #pragma once
+#include <algorithm>
 #include <array>
 #include <cstdint>
-#include <algorithm>
 #include <cstring>
 #include <memory>
 #include <vector>
@@ -24,15 +24,14 @@ enum PacketFlag : std::uint16_t {
   kVlan = 1u << 5,
   kMpls = 1u << 6,
   kPppoe = 1u << 7,
-  kL4Truncated = 1u << 8,  // L4 header not completely captured
-  kNotIp = 1u << 9,        // decoded link layer carries something else (ARP...)
-  kUnknownLink = 1u << 10, // link type the decoder does not know
+  kL4Truncated = 1u << 8,   // L4 header not completely captured
+  kNotIp = 1u << 9,         // decoded link layer carries something else (ARP...)
+  kUnknownLink = 1u << 10,  // link type the decoder does not know
 };
 
 enum class TunnelType : std::uint8_t { none = 0, gre, vxlan, gtpu, ipip, teredo, capwap };
 
 constexpr std::uint16_t kNoOffset = 0xFFFF;
-
 
 struct Packet {
   const std::uint8_t* data = nullptr;  // frame start, inside the batch buffer
@@ -56,7 +55,7 @@ struct Packet {
   std::uint8_t l4_proto = 0;               // IPPROTO_* of the (inner) packet
   std::uint8_t tcp_flags = 0;
   TunnelType tunnel = TunnelType::none;
-  std::uint8_t ttl = 0;                    // TTL / hop limit
+  std::uint8_t ttl = 0;  // TTL / hop limit
   IpAddr src{}, dst{};
   FlowContext* flow = nullptr;  // set by a flow tracker: the packet's connection
   std::uint8_t flow_dir = 0;    // set by a flow tracker: 0 client->server, 1 server->client

@@ -57,7 +57,8 @@ struct ParamSpec {
 };
 
 namespace detail {
-inline ParamSpec make_param(std::string name, ParamType type, std::optional<std::string> def, std::string doc) {
+inline ParamSpec make_param(std::string name, ParamType type, std::optional<std::string> def,
+                            std::string doc) {
   ParamSpec s;
   s.name = std::move(name);
   s.type = type;

@@ -50,18 +50,18 @@ Block* create_block() {
 #define NETLOOM_DETAIL_EACH_8(M, a, ...) M(a) NETLOOM_DETAIL_EACH_7(M, __VA_ARGS__)
 
 // Up to 8 block classes per plugin; each needs `static BlockInfo info()`.
-#define NETLOOM_PLUGIN(...)                                                                  \
-  namespace {                                                                                \
-  const ::netloom::BlockFactory netloom_plugin_factories_[] = {                              \
-      NETLOOM_DETAIL_EACH(NETLOOM_DETAIL_FACTORY, __VA_ARGS__)};                             \
-  const ::netloom::PluginManifest* netloom_plugin_manifest_() {                              \
-    static const ::netloom::PluginManifest m{                                                \
-        ::netloom::kAbiVersion, ::netloom::kVersion,                                         \
-        sizeof(netloom_plugin_factories_) / sizeof(netloom_plugin_factories_[0]),            \
-        netloom_plugin_factories_};                                                          \
-    return &m;                                                                               \
-  }                                                                                          \
-  }                                                                                          \
+#define NETLOOM_PLUGIN(...)                                                       \
+  namespace {                                                                     \
+  const ::netloom::BlockFactory netloom_plugin_factories_[] = {                   \
+      NETLOOM_DETAIL_EACH(NETLOOM_DETAIL_FACTORY, __VA_ARGS__)};                  \
+  const ::netloom::PluginManifest* netloom_plugin_manifest_() {                   \
+    static const ::netloom::PluginManifest m{                                     \
+        ::netloom::kAbiVersion, ::netloom::kVersion,                              \
+        sizeof(netloom_plugin_factories_) / sizeof(netloom_plugin_factories_[0]), \
+        netloom_plugin_factories_};                                               \
+    return &m;                                                                    \
+  }                                                                               \
+  }                                                                               \
   BOOST_DLL_ALIAS(netloom_plugin_manifest_, netloom_plugin_v1)
 
 #define NETLOOM_BLOCK(B) NETLOOM_PLUGIN(B)
