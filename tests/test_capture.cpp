@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "corpus.hpp"
+#include "loopback_port.hpp"
 #include "pcapio.hpp"
 
 namespace fs = std::filesystem;
@@ -719,9 +720,10 @@ TEST(CaptureLive, UnknownInterfaceIsReported) {
 }
 
 TEST(CaptureLive, LoopbackCapturesWhenPermitted) {
+  netloom::test::LoopbackPort port;
   LiveOptions o;
   o.interface = "lo";
-  o.filter = "udp port 47999";
+  o.filter = "udp port " + std::to_string(port.port());
   o.immediate = true;
   std::unique_ptr<PacketReader> r;
   try {
@@ -729,15 +731,7 @@ TEST(CaptureLive, LoopbackCapturesWhenPermitted) {
   } catch (const InputError& e) {
     GTEST_SKIP() << "no live capture here: " << e.what();
   }
-  // Send a few datagrams to ourselves.
-  int s = socket(AF_INET, SOCK_DGRAM, 0);
-  ASSERT_GE(s, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(47999);
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  for (int i = 0; i < 3; ++i) sendto(s, "netloom", 7, 0, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  close(s);
+  port.send(3);  // to ourselves
   int got = 0;
   for (int i = 0; i < 40 && got < 3; ++i) {
     RawRecord rec;

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "block_harness.hpp"
+#include "loopback_port.hpp"
 #include "netloom/netloom.hpp"
 
 namespace fs = std::filesystem;
@@ -207,29 +208,23 @@ TEST(PcapSourceBlock, RecordsLargerThanTheBatchBudget) {
 }
 
 TEST(PcapSourceBlock, LiveLoopbackAndIdleClock) {
+  test::LoopbackPort port;
   std::unique_ptr<BlockRun> r;
   try {
     r = start({{"interface", std::string("lo")},
-               {"filter", std::string("udp port 47998")},
+               {"filter", "udp port " + std::to_string(port.port())},
                {"immediate", true},
                {"progress", false}});
   } catch (const ConfigError& e) {
     GTEST_SKIP() << "no live capture here: " << e.what();
   }
-  int s = socket(AF_INET, SOCK_DGRAM, 0);
-  ASSERT_GE(s, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(47998);
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  for (int i = 0; i < 5; ++i) sendto(s, "netloom", 7, 0, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  close(s);
+  port.send(5);
   auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(2500);
   while (std::chrono::steady_clock::now() < until) EXPECT_NE(r->block->produce(r->out), SourceStatus::done);
   EXPECT_EQ(r->packets(), 5u);
   EXPECT_EQ(r->ctx.value("packets"), 5u);
   for (const auto& b : r->out.batches)
-    for (const auto& p : b->packets) EXPECT_EQ(p.dport, 47998);
+    for (const auto& p : b->packets) EXPECT_EQ(p.dport, port.port());
   // The idle link still produced empty batches carrying the clock forward.
   ASSERT_GE(r->out.batches.size(), 2u);
   EXPECT_TRUE(r->out.batches.back()->packets.empty());
