@@ -166,7 +166,9 @@ TEST(Cli, UnknownDefineAndBadDefineSyntax) {
 // A live-like input (a FIFO whose writer stays open) stopped by SIGINT: every
 // packet that arrived is in the logs, the gzip logs are complete streams, and
 // the interrupted read is not reported as a damaged capture.
-TEST(Cli, SigintOnAStreamLeavesCompleteGzipLogs) {
+namespace {
+void sigint_on_a_stream(const char* threads) {
+  SCOPED_TRACE(std::string("threads ") + threads);
   TempDir d;
   const std::string fifo = d / "in.pcap";
   ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
@@ -184,7 +186,7 @@ TEST(Cli, SigintOnAStreamLeavesCompleteGzipLogs) {
     ::close(fd);
   });
   auto r = run({kBin, "run", kSrc + "/compositions/flows.xml", "-D", "input=" + fifo, "-D",
-                "out=" + d / "logs", "-D", "layout=flat", "-D", "gzip=true"},
+                "out=" + d / "logs", "-D", "layout=flat", "-D", "gzip=true", "-t", threads},
                [](pid_t pid) {
                  std::this_thread::sleep_for(std::chrono::milliseconds(700));
                  ::kill(pid, SIGINT);
@@ -214,6 +216,14 @@ TEST(Cli, SigintOnAStreamLeavesCompleteGzipLogs) {
   EXPECT_EQ(lines["log_tcp_complete"], 31);
   EXPECT_EQ(lines["log_tcp_nocomplete"], 5);
   EXPECT_EQ(lines["log_udp_complete"], 26);
+}
+}  // namespace
+
+// On two threads the source reads on a thread of its own: the stop must
+// interrupt its blocked read too.
+TEST(Cli, SigintOnAStreamLeavesCompleteGzipLogs) {
+  sigint_on_a_stream("1");
+  sigint_on_a_stream("2");
 }
 
 // The logs do not depend on how many threads ran the graph.

@@ -2,8 +2,11 @@
 
 #include <oneapi/tbb/flow_graph.h>
 #include <oneapi/tbb/task_arena.h>
+#include <pthread.h>
 
+#include <array>
 #include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <map>
 #include <mutex>
@@ -67,6 +70,9 @@ struct Runtime::Impl {
   std::unique_ptr<tbb::task_arena> arena;
   int threads = 1;
   unsigned flow_slots_used = 0;
+  // Source threads stop() may interrupt (threaded mode), published once they run.
+  std::array<pthread_t, 64> wake{};
+  std::atomic<std::size_t> wake_count{0};
   std::unique_ptr<flow::graph> graph;
   std::vector<std::unique_ptr<Node>> nodes;  // stable addresses
   std::map<std::string, Node*, std::less<>> by_id;
@@ -397,8 +403,19 @@ void Runtime::run_inline(const std::vector<detail::Node*>& sources) {
 
 // Several threads: each source reads on a thread of its own and the graph's
 // blocks run on the TBB arena's threads, pipelined.
+namespace {
+// Sent to a source thread by stop(): interrupts a read it is blocked in
+// (stdin, a FIFO) with EINTR, so a stop does not wait for the next data.
+constexpr int kWakeSignal = SIGURG;
+void on_wake(int) {}
+}  // namespace
+
 void Runtime::run_threaded(const std::vector<detail::Node*>& sources) {
   auto& im = *impl_;
+  struct sigaction sa {};
+  sigemptyset(&sa.sa_mask);
+  sa.sa_handler = on_wake;  // no SA_RESTART: the blocked read returns EINTR
+  sigaction(kWakeSignal, &sa, nullptr);
   im.arena->execute([&] {
     for (std::size_t i = 0; i < sources.size(); ++i) im.graph->reserve_wait();
   });
@@ -413,7 +430,15 @@ void Runtime::run_threaded(const std::vector<detail::Node*>& sources) {
       im.graph->release_wait();
     });
   }
+  {
+    std::size_t n = 0;
+    for (Node* s : sources)
+      if (n < im.wake.size()) im.wake[n++] = s->source_thread.native_handle();
+    im.wake_count.store(n);
+  }
+  if (stopping()) stop();  // a stop that came while the threads were starting
   im.arena->execute([&] { im.graph->wait_for_all(); });
+  im.wake_count.store(0);
   for (Node* s : sources) s->source_thread.join();
 }
 
@@ -446,7 +471,13 @@ std::uint64_t Runtime::run() {
   return errs;
 }
 
-void Runtime::stop() noexcept { impl_->stop_flag.store(true, std::memory_order_relaxed); }
+// Async-signal-safe (called from the SIGINT handler): an atomic store and
+// pthread_kill.
+void Runtime::stop() noexcept {
+  impl_->stop_flag.store(true, std::memory_order_relaxed);
+  const std::size_t n = impl_->wake_count.load();
+  for (std::size_t i = 0; i < n; ++i) pthread_kill(impl_->wake[i], kWakeSignal);
+}
 
 bool Runtime::stopping() const noexcept { return impl_->stop_flag.load(std::memory_order_relaxed); }
 
