@@ -8,6 +8,7 @@ PACKAGES=(
   libcli11-dev libwiretap-dev libwsutil-dev libglib2.0-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libhyperscan-dev
+  librrd-dev rrdtool
 )
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -44,6 +44,7 @@ struct Pipeline : Emit {
   FakeContext tctx, bctx;
   std::unique_ptr<Block> tracker, bayes;
   std::vector<FlowRecord> records;
+  std::vector<ClassificationEvent> events;
   std::uint64_t clock = 0;
   std::uint64_t forwarded = 0;
 
@@ -52,8 +53,10 @@ struct Pipeline : Emit {
     void operator()(unsigned port, MessagePtr msg) override {
       if (port == 0) {
         p->forwarded += msg->items();
-      } else {
+      } else if (port == 1) {
         for (const auto& r : msg->as<FlowBatch>().records) p->records.push_back(r);
+      } else {
+        for (const auto& e : msg->as<ClassificationBatch>().events) p->events.push_back(e);
       }
     }
   } bout;
@@ -157,8 +160,9 @@ TEST(BayesBlock, Describes) {
   const BlockInfo i = bayes_plugin().factory().info();
   EXPECT_EQ(i.type, "BayesClassifier");
   EXPECT_EQ(i.threading, Threading::replicable);
-  ASSERT_EQ(i.outputs.size(), 2u);
+  ASSERT_EQ(i.outputs.size(), 3u);
   EXPECT_EQ(i.outputs[1].type, "FlowBatch");
+  EXPECT_EQ(i.outputs[2].type, "ClassificationBatch");
 }
 
 TEST(BayesBlock, MissingConfigDirIsOneLine) {
@@ -187,6 +191,27 @@ TEST(BayesBlock, SkypeE2EUdp) {
   EXPECT_EQ(p.v("skype_e2e"), 2u);
   EXPECT_EQ(p.v("skype_e2o"), 0u);
   EXPECT_EQ(p.forwarded, 600u);
+  // The verdict is also an event, and the record carries log_skype_complete's figures.
+  ASSERT_EQ(p.events.size(), 1u);
+  EXPECT_EQ(p.events[0].label, "Skype");
+  EXPECT_EQ(p.events[0].classifier, "BayesClassifier");
+  EXPECT_EQ(p.events[0].packets, 600u);
+  EXPECT_EQ(p.events[0].flow_id, r.id);
+  ASSERT_TRUE(r.skype);
+  EXPECT_FALSE(r.skype->tcp);
+  for (int d = 0; d < 2; ++d) {
+    const SkypeDirFacts& x = r.skype->dir[d];
+    EXPECT_EQ(x.pkts, 300u);
+    EXPECT_EQ(x.e2e + x.out + x.sig + x.unknown, 300u);
+    EXPECT_GT(x.e2e, 270u);  // > 90 % E2E data: the deterministic rule's threshold
+    EXPECT_EQ(x.udp_type, 5);
+    EXPECT_EQ(x.bayes_flag, 1);
+    EXPECT_EQ(x.chi_class, 5);
+    EXPECT_LT(x.chi_max_e2e_hdr, 150.0);
+    EXPECT_GE(x.chi_min_e2e_hdr, 100.0);
+    EXPECT_LT(x.chi_max_payload, 150.0);
+    EXPECT_EQ(x.bytes, r.udp[d].bytes_all);
+  }
 }
 
 TEST(BayesBlock, SkypeOutUdp) {

@@ -508,6 +508,92 @@ TEST_F(LogSinkTest, CsvHeaderAndRow) {
   EXPECT_TRUE(fs::exists(d / "log_tcp_complete.csv"));
 }
 
+// The LAYER7 group prints what FSMDPI put in FlowRecord::l7; a space taken
+// off the wire cannot shift the columns of a Tstat line.
+TEST_F(LogSinkTest, Layer7ColumnsComeFromTheRecord) {
+  fs::path d = scratch("l7");
+  auto r = start({{"dir", d.string()}, {"layout", std::string("flat")}});
+  FlowRecord t = tcp_complete();
+  t.l7.http_req_cnt = 2;
+  t.l7.http_res_cnt = 1;
+  t.l7.http_status = 200;
+  t.l7.http_host = "www.example.org evil";
+  t.l7.tls_sni = "sni.example";
+  t.l7.tls_cn = "*.example";
+  t.l7.npnalpn = {160, 128};
+  t.l7.tls_session_stat = 3;
+  t.l7.tls_version = {"0304,0303", "0303"};
+  t.l7.tls_last_handshake_ns = {t.first_ns + us(1500), t.first_ns + us(2500)};
+  t.l7.tls_appdata_ns = {t.first_ns + us(3000), 0};
+  t.l7.tls_appdata_offset = {518, 0};
+  r->feed({t});
+  r->flush();
+  const std::string log = slurp(d / "log_tcp_complete");
+  const std::string line = log.substr(log.find('\n') + 1);
+  EXPECT_TRUE(
+      line.ends_with(" 2 1 200 1 0 sni.example *.example 160 128 3 1.500000 2.500000 3.000000 0.000000 "
+                     "518 0 - - 0.0 0.0 www.example.org_evil 0304,0303 0303 0\n"))
+      << line;
+}
+
+// log_skype_complete: no header; Tstat's UDP layout (ends U) and TCP layout
+// (ends T), and one column set for both in JSON.
+TEST_F(LogSinkTest, SkypeLogHasTstatsTwoLayouts) {
+  fs::path d = scratch("skype");
+  auto r = start({{"dir", d.string()}, {"layout", std::string("flat")}});
+  FlowRecord u = udp_sip();
+  u.labels.app = "Skype";
+  u.labels.udp_type = {5, 5};
+  auto f = std::make_shared<SkypeFacts>();
+  for (int i = 0; i < 2; ++i) {
+    SkypeDirFacts& x = f->dir[i];
+    x.bytes = 1000u * (i + 1), x.pkts = 10, x.e2e = 9, x.out = 0, x.sig = 1, x.unknown = 0, x.audio = 10;
+    x.video = 0, x.avg_pkt_size = 100.0 * (i + 1), x.pktsize_belief = -1.25, x.avg_ipg_ms = 20,
+    x.avgipg_belief = -2.5;
+    x.chi_min_e2o_hdr = 10, x.chi_max_e2e_hdr = 20, x.chi_min_e2e_hdr = 300, x.chi_max_hdr = 400,
+    x.chi_max_payload = 30;
+    x.udp_type = 5, x.bayes_flag = i == 0 ? 1 : -2, x.chi_class = 5, x.video_present = false;
+  }
+  u.skype = f;
+  FlowRecord t = tcp_complete();
+  t.labels.con_type = 512;
+  auto ft = std::make_shared<SkypeFacts>(*f);
+  ft->tcp = true;
+  t.skype = ft;
+  r->feed({u, t, tcp_nocomplete()});
+  r->flush();
+  EXPECT_EQ(r->ctx.value("skype"), 2u);
+  EXPECT_EQ(slurp(d / "log_skype_complete"),
+            "10.35.40.22 2944 1 0 1000 10 9 0 1 0 10 0 100.000000 -1.250000 20.000000 -2.500000 10.000000 "
+            "20.000000 300.000000 30.000000 5 1 5 0 "
+            "10.23.1.42 2944 1 0 2000 10 9 0 1 0 10 0 200.000000 -1.250000 20.000000 -2.500000 10.000000 "
+            "20.000000 300.000000 30.000000 5 -2 5 0 1228468937.630923 109.253271 U\n"
+            "10.0.2.15 50199 1 0 1000 10 10 0 100.000000 -1.250000 20.000000 -2.500000 400.000000 30.000000 "
+            "1 5 0 "
+            "47.147.52.21 36728 1 0 2000 10 10 0 200.000000 -1.250000 20.000000 -2.500000 400.000000 "
+            "30.000000 -2 5 0 63.001980 0.443590 T\n");
+}
+
+TEST_F(LogSinkTest, SkypeLogAsJsonHasOneColumnSet) {
+  fs::path d = scratch("skype_json");
+  auto r = start({{"dir", d.string()}, {"layout", std::string("flat")}, {"format", std::string("json")}});
+  FlowRecord t = tcp_complete();
+  t.labels.app = "Skype";
+  auto ft = std::make_shared<SkypeFacts>();
+  ft->tcp = true;
+  ft->dir[0].pkts = 7;
+  t.skype = ft;
+  r->feed({t});
+  r->flush();
+  const std::string j = slurp(d / "log_skype_complete.jsonl");
+  EXPECT_TRUE(j.starts_with("{\"proto\":\"tcp\",\"complete\":true,\"app\":\"Skype\",\"c_ip\":\"10.0.2.15\","))
+      << j;
+  EXPECT_NE(j.find("\"c_pkts\":7,\"c_e2e_pkts\":null,"), std::string::npos) << j;
+  EXPECT_NE(j.find("\"c_udp_type\":null,\"c_bayes\":0,"), std::string::npos) << j;
+  EXPECT_TRUE(j.ends_with("\"l4\":\"tcp\"}\n")) << j;
+  EXPECT_EQ(std::count(j.begin(), j.end(), ':'), 56);  // 53 columns + proto + complete + app
+}
+
 TEST_F(LogSinkTest, ExternalAndOtherFlowsAreCountedNotLogged) {
   fs::path d = scratch("ext");
   auto r = start({{"dir", d.string()}, {"layout", std::string("flat")}});

@@ -402,11 +402,14 @@ constexpr std::uint64_t kSec = 1000000000ULL;
 struct Collect : Emit {
   std::vector<std::shared_ptr<PacketBatch>> batches;
   std::vector<FlowRecord> records;
+  std::vector<ClassificationEvent> events;
   void operator()(unsigned port, MessagePtr msg) override {
     if (port == 0)
       batches.push_back(std::static_pointer_cast<PacketBatch>(msg));
-    else
+    else if (port == 1)
       for (const auto& r : msg->as<FlowBatch>().records) records.push_back(r);
+    else
+      for (const auto& e : msg->as<ClassificationBatch>().events) events.push_back(e);
   }
 };
 
@@ -489,8 +492,9 @@ TEST(PdpiBlock, DescribesItself) {
   EXPECT_EQ(info.type, "PDPI");
   EXPECT_EQ(info.threading, Threading::replicable);
   ASSERT_EQ(info.inputs.size(), 1u);
-  ASSERT_EQ(info.outputs.size(), 2u);
+  ASSERT_EQ(info.outputs.size(), 3u);
   EXPECT_EQ(info.outputs[1].type, "FlowBatch");
+  EXPECT_EQ(info.outputs[2].type, "ClassificationBatch");
   test::FakeContext ctx;
   EXPECT_THROW(
       test::make_block(pdpi_plugin().factory(), ctx, {{"signatures", std::string("/nonexistent.sig")}}),

@@ -3,7 +3,9 @@
 // state in a FlowContext slot, labels flows when they close. See docs/bayes.md.
 #include <dlfcn.h>
 
+#include <algorithm>
 #include <filesystem>
+#include <initializer_list>
 #include <memory>
 
 #include "bayes_skype.hpp"
@@ -48,7 +50,8 @@ class BayesClassifier final : public Block {
         "closed (and interim) flows after labelling, for log sinks. See docs/bayes.md.";
     i.inputs = {in<PacketBatch>("in", "packets with Packet::flow and flow events (FlowTracker.out)")};
     i.outputs = {out<PacketBatch>("out", "the same batches, forwarded"),
-                 out<FlowBatch>("records", "records of closed flows after classification, in close order")};
+                 out<FlowBatch>("records", "records of closed flows after classification, in close order"),
+                 out<ClassificationBatch>("events", "one event per flow called Skype, when it closes")};
     i.params = {
         param<std::string>(
             "config_dir", "",
@@ -71,7 +74,8 @@ class BayesClassifier final : public Block {
                   {"skype_e2e", "UDP directions classified Skype end-to-end"},
                   {"skype_e2o", "UDP directions classified SkypeOut (end-to-origin)"},
                   {"skype_tcp", "TCP directions classified Skype"},
-                  {"no_state", "packets of flows opened before this block saw them (state created late)"}};
+                  {"no_state", "packets of flows opened before this block saw them (state created late)"},
+                  {"events_emitted", "classification events sent on `events`"}};
     i.threading = Threading::replicable;
     return i;
   }
@@ -92,15 +96,25 @@ class BayesClassifier final : public Block {
     e2o_ = &ctx.counter("skype_e2o");
     tcp_ = &ctx.counter("skype_tcp");
     late_ = &ctx.counter("no_state");
+    events_emitted_ = &ctx.counter("events_emitted");
   }
 
   void receive(unsigned, const MessagePtr& msg, Emit& emit) override {
     const auto& b = msg->as<PacketBatch>();
     std::shared_ptr<FlowBatch> records;
+    std::shared_ptr<ClassificationBatch> events;
     for_each_in_stream_order(
-        b, [&](const Packet& p) { on_packet(p); }, [&](const FlowEvent& e) { on_event(e, records); });
+        b, [&](const Packet& p) { on_packet(p); }, [&](const FlowEvent& e) { on_event(e, records, events); });
     emit(0, msg);
-    if (records) emit(1, std::move(records));
+    if (records) {
+      records->clock_ns = b.clock_ns;
+      emit(1, std::move(records));
+    }
+    if (events) {
+      events->clock_ns = b.clock_ns;
+      events_emitted_->add(events->events.size());
+      emit(2, std::move(events));
+    }
   }
 
   std::string summary() const override {
@@ -138,7 +152,8 @@ class BayesClassifier final : public Block {
     }
   }
 
-  void on_event(const FlowEvent& e, std::shared_ptr<FlowBatch>& records) {
+  void on_event(const FlowEvent& e, std::shared_ptr<FlowBatch>& records,
+                std::shared_ptr<ClassificationBatch>& events) {
     if (!e.flow) return;
     FlowContext& f = *e.flow;
     const auto proto = f.record.key.l4_proto;
@@ -147,16 +162,23 @@ class BayesClassifier final : public Block {
       state(f, true);
       return;
     }
-    if (e.kind == FlowEvent::Kind::closed) decide(f);
+    if (e.kind == FlowEvent::Kind::closed && decide(f)) {
+      if (!events) events = std::make_shared<ClassificationBatch>();
+      const auto pk = f.record.key.l4_proto == kTcp ? f.record.tcp[0].pkts_all + f.record.tcp[1].pkts_all
+                                                    : f.record.udp[0].pkts_all + f.record.udp[1].pkts_all;
+      events->events.push_back(
+          make_event(f, f.record.last_ns, static_cast<std::uint32_t>(pk), -1, "BayesClassifier", "Skype"));
+    }
     if (!log_external_ && !f.record.internal[0] && !f.record.internal[1]) return;
     if (!records) records = std::make_shared<FlowBatch>();
     records->records.push_back(f.record);
     if (e.kind == FlowEvent::Kind::interim) records->records.back().end = FlowEnd::interim;
   }
 
-  void decide(FlowContext& f) {
+  // Labels the flow; true when it is Skype.
+  bool decide(FlowContext& f) {
     SkypeFlow* s = state(f, false);
-    if (!s) return;
+    if (!s) return false;
     FlowLabels& l = f.record.labels;
     bool skype = false;
     for (unsigned d = 0; d < 2; ++d) {
@@ -179,8 +201,51 @@ class BayesClassifier final : public Block {
       if (f.record.key.l4_proto == kTcp) l.con_type |= sk::kConTypeSkype;
       l.app = "Skype";
       classified_->add();
+      f.record.skype = facts(*s, f.record);
     }
     f.state[slot_].reset();  // the verdict is on the record; free the state now
+    return skype;
+  }
+
+  // log_skype_complete's figures (spec §7.5) from the two directions.
+  std::shared_ptr<const SkypeFacts> facts(const SkypeFlow& s, const FlowRecord& r) const {
+    const bool tcp = r.key.l4_proto == kTcp;
+    auto out = std::make_shared<SkypeFacts>();
+    out->tcp = tcp;
+    for (unsigned d = 0; d < 2; ++d) {
+      const sk::Direction& x = s.dir[d];
+      SkypeDirFacts& o = out->dir[d];
+      o.bytes = tcp ? r.tcp[d].bytes_uniq : x.bytes;
+      o.pkts = x.pkts;
+      o.e2e = x.e2e;
+      o.out = x.out;
+      o.sig = x.nak + x.fun2 + x.fun3;
+      o.unknown = x.unknown;
+      o.audio = x.audio;
+      o.video = x.video;
+      o.avg_pkt_size = x.pkts ? static_cast<double>(x.bytes) / static_cast<double>(x.pkts) : 0.0;
+      o.pktsize_belief = x.pktsize().mean_max_belief();
+      o.avgipg_belief = x.avgipg().mean_max_belief();
+      o.avg_ipg_ms =
+          x.pkts ? static_cast<double>(x.last_ns - x.first_ns) / 1e6 / static_cast<double>(x.pkts) : 0.0;
+      const std::array<double, 16> chi = x.chi().all();
+      auto mx = [&](std::initializer_list<int> idx) {
+        double m = 0;
+        for (int i : idx) m = std::max(m, chi[static_cast<std::size_t>(i)]);
+        return m;
+      };
+      o.chi_min_e2o_hdr = *std::min_element(chi.begin(), chi.begin() + 8);
+      o.chi_max_e2e_hdr = mx({0, 1, 2, 3, 6, 7});
+      o.chi_min_e2e_hdr = std::min(chi[4], chi[5]);
+      o.chi_max_hdr = mx({0, 1, 2, 3, 4, 5, 6, 7});
+      o.chi_max_payload = mx({8, 9, 10, 11, 12, 13, 14, 15});
+      o.udp_type = tcp ? 0 : x.udp_type(r.labels.udp_type[d]);
+      o.bayes_flag = x.bayes_flag();
+      o.chi_class = static_cast<int>(tcp ? x.chi_tcp_class() : x.chi_udp_class());
+      o.video_present =
+          x.audio ? static_cast<double>(x.video) > 0.1 * static_cast<double>(x.audio) : x.video > 0;
+    }
+    return out;
   }
 
   std::unique_ptr<sk::Configs> cfg_;
@@ -188,7 +253,7 @@ class BayesClassifier final : public Block {
   bool log_external_ = false;
   unsigned slot_ = 0;
   Counter *seen_ = nullptr, *classified_ = nullptr, *e2e_ = nullptr, *e2o_ = nullptr, *tcp_ = nullptr,
-          *late_ = nullptr;
+          *late_ = nullptr, *events_emitted_ = nullptr;
 };
 
 }  // namespace

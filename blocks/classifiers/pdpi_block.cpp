@@ -40,8 +40,10 @@ class Pdpi final : public Block {
         "are forwarded unchanged; the optional `records` output carries the record of every flow closed in "
         "a batch, labelled, for log sinks placed after the classifiers. Dictionary format: docs/pdpi.md.";
     i.inputs = {in<PacketBatch>("in", "packets with Packet::flow set (FlowTracker.out)")};
-    i.outputs = {out<PacketBatch>("out", "the same packets and flow events"),
-                 out<FlowBatch>("records", "records of flows closed in each batch, with labels")};
+    i.outputs = {
+        out<PacketBatch>("out", "the same packets and flow events"),
+        out<FlowBatch>("records", "records of flows closed in each batch, with labels"),
+        out<ClassificationBatch>("events", "one event per signature match (flow, label, packets seen)")};
     i.params = {
         param<std::string>(
             "signatures", "",
@@ -56,7 +58,8 @@ class Pdpi final : public Block {
     i.counters = {{"flows_inspected", "flows with at least one payload packet scanned"},
                   {"flows_classified", "flows given a label by a signature"},
                   {"packets_scanned", "payload packets scanned"},
-                  {"bytes_scanned", "payload bytes scanned"}};
+                  {"bytes_scanned", "payload bytes scanned"},
+                  {"events_emitted", "classification events sent on `events`"}};
     i.threading = Threading::replicable;
     return i;
   }
@@ -73,13 +76,15 @@ class Pdpi final : public Block {
     classified_ = &ctx.counter("flows_classified");
     pkts_ = &ctx.counter("packets_scanned");
     bytes_ = &ctx.counter("bytes_scanned");
+    events_emitted_ = &ctx.counter("events_emitted");
   }
 
   void receive(unsigned, const MessagePtr& msg, Emit& emit) override {
     const auto& b = msg->as<PacketBatch>();
     std::shared_ptr<FlowBatch> records;
+    std::shared_ptr<ClassificationBatch> events;
     for_each_in_stream_order(
-        b, [&](const Packet& p) { inspect(p); },
+        b, [&](const Packet& p) { inspect(p, events); },
         [&](const FlowEvent& e) {
           // A closed flow is final here: every packet of it has been seen.
           if (e.kind != FlowEvent::Kind::closed || !e.flow) return;
@@ -92,6 +97,11 @@ class Pdpi final : public Block {
       records->clock_ns = b.clock_ns;
       emit(1, records);
     }
+    if (events) {
+      events->clock_ns = b.clock_ns;
+      events_emitted_->add(events->events.size());
+      emit(2, events);
+    }
   }
 
   std::string summary() const override {
@@ -100,7 +110,7 @@ class Pdpi final : public Block {
   }
 
  private:
-  void inspect(const Packet& p) {
+  void inspect(const Packet& p, std::shared_ptr<ClassificationBatch>& events) {
     FlowContext* f = p.flow;
     if (!f) return;
     const bool udp = p.l4_proto == 17;
@@ -136,6 +146,9 @@ class Pdpi final : public Block {
       if (s.p2p_type) l.p2p_type = s.p2p_type;
     }
     if (l.app.empty()) l.app = s.app;
+    if (!events) events = std::make_shared<ClassificationBatch>();
+    events->events.push_back(
+        make_event(*f, p.ts_ns, st.pkts[0] + st.pkts[1], udp ? static_cast<int>(d) : -1, "PDPI", s.app));
     if (!st.counted_classified) {
       st.counted_classified = true;
       classified_->add();
@@ -152,7 +165,8 @@ class Pdpi final : public Block {
   std::unique_ptr<Scanner> scanner_;
   std::uint32_t max_udp_ = 40, max_tcp_ = 50;
   unsigned slot_ = 0;
-  Counter *inspected_ = nullptr, *classified_ = nullptr, *pkts_ = nullptr, *bytes_ = nullptr;
+  Counter *inspected_ = nullptr, *classified_ = nullptr, *pkts_ = nullptr, *bytes_ = nullptr,
+          *events_emitted_ = nullptr;
 };
 
 }  // namespace

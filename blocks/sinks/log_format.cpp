@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <iterator>
@@ -54,22 +55,50 @@ constexpr std::string_view kL7[] = {"http_req_cnt",
                                     "dns_enc"};
 constexpr std::string_view kUdpDir[] = {"ip",       "port",  "first_abs", "durat", "bytes_all",
                                         "pkts_all", "isint", "iscrypto",  "type"};
+// log_skype_complete, per direction: the union of Tstat's UDP and TCP lines.
+constexpr std::string_view kSkypeDir[] = {"ip",
+                                          "port",
+                                          "isint",
+                                          "iscrypto",
+                                          "bytes",
+                                          "pkts",
+                                          "e2e_pkts",
+                                          "out_pkts",
+                                          "sig_pkts",
+                                          "unk_pkts",
+                                          "audio_pkts",
+                                          "video_pkts",
+                                          "avg_pktsize",
+                                          "pktsize_belief",
+                                          "avg_ipg",
+                                          "avgipg_belief",
+                                          "chi_e2o_hdr_min",
+                                          "chi_e2e_hdr_max",
+                                          "chi_e2e_hdr_min",
+                                          "chi_hdr_max",
+                                          "chi_payload_max",
+                                          "udp_type",
+                                          "bayes",
+                                          "chi_class",
+                                          "video"};
+constexpr std::string_view kSkypeTail[] = {"first_abs", "durat", "l4"};
 constexpr std::string_view kUdpTail[] = {"fqdn",        "quic_SNI",      "quic_UA", "quic_c_vers",
                                          "quic_s_vers", "quic_zero_rtt", "quic_ech"};
 
 // "c_"/"s_" + name, built once (thread-safe static) and kept for the process.
 struct Prefixed {
   std::vector<std::string> storage;
-  Names c[4], s[4];
+  Names c[5], s[5];
   Prefixed() {
-    const std::pair<const std::string_view*, std::size_t> groups[4] = {{kCoreDir, std::size(kCoreDir)},
+    const std::pair<const std::string_view*, std::size_t> groups[5] = {{kCoreDir, std::size(kCoreDir)},
                                                                        {kE2EDir, std::size(kE2EDir)},
                                                                        {kOptDir, std::size(kOptDir)},
-                                                                       {kUdpDir, std::size(kUdpDir)}};
+                                                                       {kUdpDir, std::size(kUdpDir)},
+                                                                       {kSkypeDir, std::size(kSkypeDir)}};
     std::size_t total = 0;
     for (auto& g : groups) total += 2 * g.second;
     storage.reserve(total);  // no reallocation: the views below stay valid
-    for (int gi = 0; gi < 4; ++gi)
+    for (int gi = 0; gi < 5; ++gi)
       for (char side : {'c', 's'})
         for (std::size_t i = 0; i < groups[gi].second; ++i) {
           storage.push_back(std::string(1, side) + "_" + std::string(groups[gi].first[i]));
@@ -80,7 +109,7 @@ struct Prefixed {
 
 const Names& prefixed(const std::string_view* names, char side) {
   static const Prefixed p;
-  int which = names == kCoreDir ? 0 : names == kE2EDir ? 1 : names == kOptDir ? 2 : 3;
+  int which = names == kCoreDir ? 0 : names == kE2EDir ? 1 : names == kOptDir ? 2 : names == kUdpDir ? 3 : 4;
   return side == 'c' ? p.c[which] : p.s[which];
 }
 
@@ -96,6 +125,12 @@ void add(Names& out, const std::string_view (&names)[N]) {
 
 Names build_columns(Kind k, unsigned mask) {
   Names n;
+  if (k == Kind::skype_complete) {
+    add_dir(n, kSkypeDir, 'c');
+    add_dir(n, kSkypeDir, 's');
+    add(n, kSkypeTail);
+    return n;
+  }
   if (k == Kind::udp_complete) {
     add_dir(n, kUdpDir, 'c');
     add_dir(n, kUdpDir, 's');
@@ -130,6 +165,8 @@ std::string_view kind_name(Kind k) {
       return "log_tcp_nocomplete";
     case Kind::udp_complete:
       return "log_udp_complete";
+    case Kind::skype_complete:
+      return "log_skype_complete";
   }
   return "log_unknown";
 }
@@ -148,6 +185,7 @@ std::string header(Format f, Kind k, unsigned mask) {
     h += ",app\n";  // the classifiers' application name, beside Tstat's numeric codes
     return h;
   }
+  if (k == Kind::skype_complete) return h;  // Tstat writes log_skype_complete without a header
   h += '#';
   if (k != Kind::udp_complete) {
     char lvl[16];
@@ -262,7 +300,12 @@ void RowWriter::ip(const IpAddr& a, int version) {
 void RowWriter::str(std::string_view s) {
   sep();
   if (f_ == Format::tstat) {
-    out_ += s;  // Tstat writes strings raw
+    // Tstat writes strings raw; a space or control byte taken off the wire
+    // (an HTTP Host, an SNI) would shift every later column, so those become '_'.
+    for (char ch : s) {
+      const auto u = static_cast<unsigned char>(ch);
+      out_ += (u <= 0x20 || u == 0x7f) ? '_' : ch;
+    }
   } else if (f_ == Format::csv) {
     csv_string(s);
   } else {
@@ -450,32 +493,37 @@ void format_tcp(RowWriter& w, const std::vector<std::string_view>& names, const 
     }
   }
   if (mask & kLayer7) {
-    // Filled by the FSMDPI classifier once FlowRecord carries them; until then
-    // the values Tstat prints for a flow without HTTP/TLS/DNS data.
-    w.u(0);             // http_req_cnt   <- HTTP request count (FSMDPI)
-    w.u(0);             // http_res_cnt   <- HTTP response count (FSMDPI)
-    w.absent("---");    // http_res       <- first HTTP status code
-    w.u(c.pkts_push);   // c_pkts_push    (PSH-delimited messages)
-    w.u(s.pkts_push);   // s_pkts_push
-    w.absent("-");      // c_tls_SNI      <- TLS ClientHello SNI
-    w.absent("-");      // s_tls_SCN      <- server certificate CN
-    w.u(0);             // c_npnalpn      <- NPN/ALPN bitmap
-    w.u(0);             // s_npnalpn
-    w.u(0);             // tls_session_stat
-    w.ms(0);            // c_last_handshakeT (rel ms) <- TLS handshake timing
-    w.ms(0);            // s_last_handshakeT
-    w.ms(0);            // c_appdataT
-    w.ms(0);            // s_appdataT
-    w.u(0);             // c_appdataB
-    w.u(0);             // s_appdataB
+    // From the FSMDPI machines (FlowRecord::l7); absent values print as Tstat does.
+    const L7Facts& l7 = r.l7;
+    auto text = [&](const std::string& v) { v.empty() ? w.absent("-") : w.str(v); };
+    auto rel = [&](std::uint64_t ns) { w.ms(ns ? rel_ms(r.first_ns, ns) : 0.0); };
+    w.u(l7.http_req_cnt);
+    w.u(l7.http_res_cnt);
+    if (l7.http_status)
+      w.u(l7.http_status);
+    else
+      w.absent("---");
+    w.u(c.pkts_push);  // c_pkts_push (PSH-delimited messages)
+    w.u(s.pkts_push);
+    text(l7.tls_sni);
+    text(l7.tls_cn);
+    w.u(l7.npnalpn[0]);
+    w.u(l7.npnalpn[1]);
+    w.u(l7.tls_session_stat);
+    rel(l7.tls_last_handshake_ns[0]);
+    rel(l7.tls_last_handshake_ns[1]);
+    rel(l7.tls_appdata_ns[0]);
+    rel(l7.tls_appdata_ns[1]);
+    w.u(l7.tls_appdata_offset[0]);
+    w.u(l7.tls_appdata_offset[1]);
     w.absent("-");      // fqdn           <- DN-Hunter
     w.absent("-");      // dns_rslv       <- DN-Hunter resolver
     w.num_text("0.0");  // req_tm         <- DN-Hunter request time (abs ms)
     w.num_text("0.0");  // res_tm         <- DN-Hunter response time (abs ms)
-    w.absent("-");      // http_hostname  <- first Host: header
-    w.absent("-");      // c_TLSvers      <- ClientHello version(s)
-    w.absent("-");      // s_TLSvers      <- ServerHello version
-    w.u(0);             // dns_enc        <- DNS over HTTPS/TLS
+    text(l7.http_host);
+    text(l7.tls_version[0]);
+    text(l7.tls_version[1]);
+    w.u(0);  // dns_enc        <- DNS over HTTPS/TLS
   }
   w.end();
 }
@@ -502,6 +550,90 @@ void format_udp(RowWriter& w, const std::vector<std::string_view>& names, const 
   w.absent("-");  // quic_s_vers
   w.u(0);         // quic_zero_rtt <- 0-RTT packets
   w.u(0);         // quic_ech
+  w.end();
+}
+
+}  // namespace netloom::logs
+
+namespace netloom::logs {
+
+void format_skype(RowWriter& w, const std::vector<std::string_view>& names, const FlowRecord& r) {
+  const SkypeFacts& sk = *r.skype;
+  const bool tstat = w.format() == Format::tstat;
+  // Tstat's two line layouts are subsets of the union: the TCP line has no
+  // per-packet types and only the two TCP chi-square figures; the UDP line
+  // lacks chi_hdr_max.
+  static const Names kTstatUdp = [] {
+    Names n;
+    for (char side : {'c', 's'})
+      for (std::string_view c : prefixed(kSkypeDir, side))
+        if (c.substr(2) != "chi_hdr_max") n.push_back(c);
+    n.insert(n.end(), std::begin(kSkypeTail), std::end(kSkypeTail));
+    return n;
+  }();
+  static const Names kTstatTcp = [] {
+    constexpr std::string_view skip[] = {"e2e_pkts",        "out_pkts",        "sig_pkts",        "unk_pkts",
+                                         "chi_e2o_hdr_min", "chi_e2e_hdr_max", "chi_e2e_hdr_min", "udp_type"};
+    Names n;
+    for (char side : {'c', 's'})
+      for (std::string_view c : prefixed(kSkypeDir, side))
+        if (std::find(std::begin(skip), std::end(skip), c.substr(2)) == std::end(skip)) n.push_back(c);
+    n.insert(n.end(), std::begin(kSkypeTail), std::end(kSkypeTail));
+    return n;
+  }();
+  const Names& cols = tstat ? (sk.tcp ? kTstatTcp : kTstatUdp) : names;
+  w.begin(cols, sk.tcp ? "tcp" : "udp", true, r.labels.app);
+  // Writes a column if this row's layout has it; JSON/CSV rows of the other
+  // variant print it as absent.
+  auto has = [&](std::string_view name) {
+    return !tstat || std::find(cols.begin(), cols.end(), name) != cols.end();
+  };
+  const FlowKey& k = r.key;
+  for (int d = 0; d < 2; ++d) {
+    const SkypeDirFacts& f = sk.dir[d];
+    const Names& pn = prefixed(kSkypeDir, d == 0 ? 'c' : 's');
+    std::size_t i = 0;
+    auto col = [&](auto&& write, bool applies) {
+      const std::string_view name = pn[i++];
+      if (!has(name)) return;
+      if (applies)
+        write();
+      else
+        w.absent("-");
+    };
+    const bool udp = !sk.tcp;
+    col([&] { w.ip(d == 0 ? k.client : k.server, k.ip_version); }, true);
+    col([&] { w.u(d == 0 ? k.client_port : k.server_port); }, true);
+    col([&] { w.u(r.internal[d]); }, true);
+    col([&] { w.u(r.crypto[d]); }, true);
+    col([&] { w.u(f.bytes); }, true);
+    col([&] { w.u(f.pkts); }, true);
+    col([&] { w.u(f.e2e); }, udp);
+    col([&] { w.u(f.out); }, udp);
+    col([&] { w.u(f.sig); }, udp);
+    col([&] { w.u(f.unknown); }, udp);
+    col([&] { w.u(f.audio); }, true);
+    col([&] { w.u(f.video); }, true);
+    col([&] { w.ms(f.avg_pkt_size); }, true);
+    col([&] { w.ms(f.pktsize_belief); }, true);
+    col([&] { w.ms(f.avg_ipg_ms); }, true);
+    col([&] { w.ms(f.avgipg_belief); }, true);
+    col([&] { w.ms(f.chi_min_e2o_hdr); }, udp);
+    col([&] { w.ms(f.chi_max_e2e_hdr); }, udp);
+    col([&] { w.ms(f.chi_min_e2e_hdr); }, udp);
+    col([&] { w.ms(f.chi_max_hdr); }, !udp);
+    col([&] { w.ms(f.chi_max_payload); }, true);
+    col([&] { w.u(f.udp_type); }, udp);
+    col([&] { w.num_text(std::to_string(f.bayes_flag)); }, true);
+    col([&] { w.u(static_cast<unsigned>(f.chi_class)); }, true);
+    col([&] { w.u(f.video_present); }, true);
+  }
+  w.ms(static_cast<double>(r.first_ns) / 1e9);  // start, s since the epoch
+  w.ms(rel_s(r.first_ns, r.last_ns));           // duration, s
+  if (tstat)
+    w.str(sk.tcp ? "T" : "U");
+  else
+    w.str(sk.tcp ? "tcp" : "udp");
   w.end();
 }
 

@@ -12,8 +12,8 @@
 namespace netloom::logs {
 
 enum class Format { tstat, json, csv };
-enum class Kind { tcp_complete = 0, tcp_nocomplete = 1, udp_complete = 2 };
-inline constexpr int kKinds = 3;
+enum class Kind { tcp_complete = 0, tcp_nocomplete = 1, udp_complete = 2, skype_complete = 3 };
+inline constexpr int kKinds = 4;
 
 // Tstat's optional column groups of log_tcp_complete (runtime.conf tcplog_*).
 inline constexpr unsigned kEndToEnd = 1, kLayer7 = 2, kP2P = 4, kOptions = 8, kAdvanced = 16;
@@ -38,6 +38,7 @@ class RowWriter {
   void begin(const std::vector<std::string_view>& names, std::string_view proto, bool complete,
              std::string_view app = {});
   void end();  // newline; throws std::logic_error if the column count is off
+  Format format() const noexcept { return f_; }
 
   void u(std::uint64_t v);                   // unsigned integer
   void ms(double v);                         // "%f": 6 decimals
@@ -68,5 +69,9 @@ double rtt_stdev_ms(const TcpDirStats& d);                  // sample stdev, 0 i
 void format_tcp(RowWriter& w, const std::vector<std::string_view>& names, const FlowRecord& r, unsigned mask,
                 bool complete);
 void format_udp(RowWriter& w, const std::vector<std::string_view>& names, const FlowRecord& r);
+// log_skype_complete (spec §7.5) for a record with FlowRecord::skype set. Tstat
+// format: Tstat's UDP line (ends "U") or TCP line (ends "T"), no header; JSON
+// and CSV: one column set for both (`names`), fields a variant lacks absent.
+void format_skype(RowWriter& w, const std::vector<std::string_view>& names, const FlowRecord& r);
 
 }  // namespace netloom::logs

@@ -1,5 +1,5 @@
 // LogSink: writes closed flows as Tstat's log_tcp_complete, log_tcp_nocomplete
-// and log_udp_complete (or the same columns as JSON lines / CSV), in Tstat's
+// log_udp_complete and log_skype_complete (or the same columns as JSON lines / CSV), in Tstat's
 // directory layout with packet-time rotation and optional gzip.
 #include <fcntl.h>
 #include <unistd.h>
@@ -17,6 +17,7 @@
 
 #include "log_format.hpp"
 #include "log_writer.hpp"
+#include "run_dir.hpp"
 
 namespace netloom::blocks {
 namespace {
@@ -35,16 +36,20 @@ class LogSink final : public Block {
     BlockInfo i;
     i.type = "LogSink";
     i.summary =
-        "writes flow records as Tstat logs (log_tcp_complete, log_tcp_nocomplete, log_udp_complete), "
+        "writes flow records as Tstat logs (log_tcp_complete, log_tcp_nocomplete, log_udp_complete, "
+        "log_skype_complete), "
         "JSON lines or CSV";
     i.description =
         "Each closed flow becomes one line of log_tcp_complete (TCP flows Tstat calls complete: core "
         "columns plus the groups of `tcp_log_mask`), log_tcp_nocomplete (other TCP flows, core columns) "
-        "or log_udp_complete. Layout `tstat` writes into `dir`/YYYY_MM_DD_HH_MM.out/, named after the "
+        "or log_udp_complete; a flow the Skype classifier called Skype also gets a log_skype_complete "
+        "line (Tstat's UDP or TCP layout, no header). Layout `tstat` writes into "
+        "`dir`/YYYY_MM_DD_HH_MM.out/, named after the "
         "packet time of the first flow's first packet, with a new directory every `rotate` of packet "
         "time; `flat` writes into `dir` itself. Flows whose both endpoints are external are not logged "
-        "(as in Tstat) unless `log_external`. Layer-7 columns that no classifier fills yet carry Tstat's "
-        "values for a flow without such data. See docs/logs.md.";
+        "(as in Tstat) unless `log_external`. Layer-7 columns come from the FSMDPI classifier "
+        "(FlowRecord::l7); without it they carry Tstat's values for a flow without such data. See "
+        "docs/logs.md.";
     // Two ways in: records (a flow tracker's `records` port), or the packet
     // stream after the classifiers, whose `closed` flow events carry every
     // label the classifiers set. Connect one of them.
@@ -76,6 +81,7 @@ class LogSink final : public Block {
     i.counters = {{"tcp_complete", "lines written to log_tcp_complete"},
                   {"tcp_nocomplete", "lines written to log_tcp_nocomplete"},
                   {"udp", "lines written to log_udp_complete"},
+                  {"skype", "lines written to log_skype_complete (flows the Skype classifier called Skype)"},
                   {"external", "flows not logged: both endpoints external"},
                   {"other", "records of another L4 protocol (not logged)"},
                   {"interim", "interim records of flows still open (not logged: the logs hold closed flows)"},
@@ -112,6 +118,7 @@ class LogSink final : public Block {
     c_.external = &ctx.counter("external");
     c_.other = &ctx.counter("other");
     c_.interim = &ctx.counter("interim");
+    c_.skype = &ctx.counter("skype");
     c_.bytes = &ctx.counter("bytes_written");
     c_.errors = &ctx.counter("write_errors");
 
@@ -194,6 +201,13 @@ class LogSink final : public Block {
     else
       logs::format_tcp(w, names_[static_cast<int>(k)], r, mask_, k == Kind::tcp_complete);
     if (buf.size() >= kWriteChunk) write_out(static_cast<int>(k), first_error);
+    if (r.skype) {
+      constexpr int sk = static_cast<int>(Kind::skype_complete);
+      c_.skype->add();
+      logs::RowWriter ws(bufs_[sk], format_);
+      logs::format_skype(ws, names_[sk], r);
+      if (bufs_[sk].size() >= kWriteChunk) write_out(sk, first_error);
+    }
   }
 
   void on_timer(unsigned, std::uint64_t now_ns, Emit&) override {
@@ -235,21 +249,9 @@ class LogSink final : public Block {
     return n;
   }
 
-  std::string dir_name(std::uint64_t ns) const {
-    std::time_t t = static_cast<std::time_t>(ns / 1'000'000'000ull);
-    std::tm tm{};
-    if (utc_)
-      gmtime_r(&t, &tm);
-    else
-      localtime_r(&t, &tm);
-    char b[64];
-    std::size_t n = std::strftime(b, sizeof b, "%Y_%m_%d_%H_%M.out", &tm);
-    return std::string(b, n);
-  }
-
-  // Opens the three logs (headers first) in a new directory named after `ns`.
+  // Opens the four logs (headers first) in a new directory named after `ns`.
   void open_all(std::uint64_t ns) {
-    fs::path d = flat_ ? fs::path(dir_) : fs::path(dir_) / dir_name(ns);
+    fs::path d = sinks::run_dir(dir_, flat_, ns, utc_);
     std::error_code ec;
     fs::create_directories(d, ec);
     if (ec) {
@@ -304,7 +306,7 @@ class LogSink final : public Block {
   }
 
   struct {
-    Counter *tcp_complete, *tcp_nocomplete, *udp, *external, *other, *interim, *bytes, *errors;
+    Counter *tcp_complete, *tcp_nocomplete, *udp, *skype, *external, *other, *interim, *bytes, *errors;
   } c_{};
   std::string dir_;
   Format format_ = Format::tstat;

@@ -16,6 +16,7 @@
 
 #include "netloom/ip.hpp"
 #include "netloom/message.hpp"
+#include "netloom/skype.hpp"
 
 namespace netloom {
 
@@ -79,6 +80,24 @@ struct FlowLabels {
   std::string app;                              // application name ("" = unknown)
 };
 
+// What the layer-7 state machines (FSMDPI) read out of a flow: Tstat's
+// LAYER7 columns of log_tcp_complete. Strings are empty and numbers 0 when
+// absent. [0] is the client's direction, [1] the server's.
+struct L7Facts {
+  std::uint32_t http_req_cnt = 0, http_res_cnt = 0;      // request / response segments
+  std::uint16_t http_status = 0;                         // first response status code
+  std::string http_host;                                 // first Host: header value
+  std::string tls_sni;                                   // ClientHello server_name
+  std::string tls_cn;                                    // server certificate common name
+  std::array<std::uint8_t, 2> npnalpn{};                 // Tstat's NPN/ALPN bitmap
+  std::uint8_t tls_session_stat = 0;                     // Tstat's bits: session id, PSK, early data, ...
+  std::array<std::string, 2> tls_version;                // "0303", or supported_versions "0304,0303"
+  std::array<std::uint64_t, 2> tls_last_handshake_ns{};  // last packet before the first Application Data
+  std::array<std::uint64_t, 2> tls_appdata_ns{};         // first Application Data record
+  std::array<std::uint64_t, 2> tls_appdata_offset{};     // its offset from the ISN (bytes)
+  std::array<std::string, 2> banner;  // first greeting/banner line (SSH, SMTP, POP3, IMAP, RTSP server)
+};
+
 struct FlowRecord {
   FlowKey key;
   std::uint64_t id = 0;  // per tracker instance, in order of creation
@@ -88,6 +107,10 @@ struct FlowRecord {
   std::array<bool, 2> internal{};  // [0] client, [1] server: inside the -N networks
   std::array<bool, 2> crypto{};    // address anonymised in logs
   FlowLabels labels;
+  L7Facts l7;
+  // The Skype classifier's figures for flows it calls Skype (log_skype_complete);
+  // shared so copies stay cheap.
+  std::shared_ptr<const SkypeFacts> skype;
   std::array<TcpDirStats, 2> tcp{};  // [0] client->server, [1] server->client
   std::array<UdpDirStats, 2> udp{};
 };
