@@ -312,6 +312,53 @@ TEST(FlowTracker, HalfDuplexClosesOnClientPayloadWithoutServerSyn) {
   EXPECT_EQ(r.v("not_tracked"), 1u);
 }
 
+// tcp_midstream: a connection whose SYN was not captured is tracked from its
+// first segment (sender = client), never complete, never half-duplex-closed.
+TEST(FlowTracker, MidstreamOpensOnAnySegmentWhenAsked) {
+  const std::vector<Frame> frames = {{kSec, seg(C, 1, S, 80, PA, 1000, 5000, 40)},
+                                     {kSec + 10, seg(S, 80, C, 1, PA, 5000, 1040, 100)},
+                                     {kSec + 20, seg(C, 1, S, 80, PA, 1040, 5100, 40)},
+                                     {kSec + 30, seg(S, 80, C, 1, kTcpRst, 5100, 0)},
+                                     {kSec + 40, seg(C, 2, S, 80, kTcpRst, 1, 0)}};
+  Tracker off;
+  off.feed(make_batch(frames));
+  off.flush();
+  EXPECT_TRUE(off.out.records.empty());
+  EXPECT_EQ(off.v("not_tracked"), 5u);
+
+  Tracker on({{"tcp_midstream", true}});
+  on.feed(make_batch(frames));
+  on.flush();
+  ASSERT_EQ(on.out.records.size(), 1u);  // a lone RST opens nothing
+  const FlowRecord& r = on.out.records[0];
+  EXPECT_EQ(r.key.client_port, 1);
+  EXPECT_TRUE(r.midstream);
+  EXPECT_FALSE(r.complete);
+  EXPECT_EQ(r.end, FlowEnd::rst);
+  EXPECT_EQ(r.tcp[0].pkts_all, 2u);
+  EXPECT_EQ(r.tcp[1].pkts_all, 2u);
+  EXPECT_EQ(r.tcp[0].bytes_all, 80u);
+  EXPECT_EQ(on.v("midstream"), 1u);
+  EXPECT_EQ(on.v("not_tracked"), 1u);
+}
+
+// bittorrent.pcap starts after the handshakes: Tstat's model sees no TCP
+// flow; with tcp_midstream every connection nDPI labels is there.
+TEST(FlowTrackerCorpus, MidstreamRecoversBittorrentPcap) {
+  const fs::path capture = corpus_root() / "dev/bittorrent.pcap";
+  if (!fs::exists(capture)) GTEST_SKIP() << capture << " not found (set NETLOOM_CORPUS)";
+  for (bool midstream : {false, true}) {
+    Tracker t({{"tcp_midstream", midstream}, {"gc_trigger", std::string("new_flow")}});
+    t.out.keep_batches = false;
+    test::for_each_batch(capture, [&](std::shared_ptr<PacketBatch> b) { t.feed(std::move(b)); });
+    t.flush();
+    std::size_t tcp = 0;
+    for (const auto& r : t.out.records) tcp += r.key.l4_proto == 6;
+    EXPECT_EQ(tcp, midstream ? 24u : 0u) << "midstream=" << midstream;
+    EXPECT_EQ(t.v("not_tracked"), midstream ? 0u : 299u);
+  }
+}
+
 TEST(FlowTracker, EndOfInputIsNocomplete) {
   Tracker r;
   r.feed(make_batch(handshake(kSec)));

@@ -77,6 +77,7 @@ struct Entry {
   std::uint8_t list = kLists;
   bool client_is_a = true;
   std::uint8_t syn_seen = 0;               // bit d: a SYN was sent in direction d
+  bool midstream = false;                  // opened by a non-SYN segment (tcp_midstream)
   std::uint8_t fin_seen = 0;               // bit d: direction d sent a FIN
   std::uint8_t fin_acked = 0;              // bit d: direction d's FIN was acknowledged
   std::array<std::uint32_t, 2> fin_seq{};  // seq + payload of the (last) FIN
@@ -194,6 +195,11 @@ class FlowTracker final : public Block {
             .one_of({"half-open-first", "oldest", "refuse"}),
         param<std::string>("net_file", "", "Tstat -N file of internal networks (empty: everything internal)"),
         param<bool>("log_external", false, "emit records of flows whose both ends are external"),
+        param<bool>(
+            "tcp_midstream", false,
+            "also track TCP connections whose SYN was not seen (a trace that starts mid-connection): "
+            "the first segment's sender is the client, the flow is never complete; off = Tstat, which "
+            "drops such segments (counter not_tracked)"),
         duration("interim", "0s", "emit an interim record of every open flow this often (0: never)"),
     };
     i.counters = {{"packets", "packets received"},
@@ -204,6 +210,7 @@ class FlowTracker final : public Block {
                   {"fragments", "IP fragments other than the first (no L4 header)"},
                   {"malformed", "TCP/UDP packets with a malformed or truncated L4 header"},
                   {"not_tracked", "TCP segments matching no flow and not a SYN (Tstat's trash)"},
+                  {"midstream", "TCP flows opened by a segment other than a SYN (tcp_midstream)"},
                   {"flows_opened", "flows created"},
                   {"flows_closed", "flows closed (any reason)"},
                   {"tcp_complete", "TCP flows closed as complete"},
@@ -246,6 +253,7 @@ class FlowTracker final : public Block {
                                  : Eviction::half_open_first;
     log_external_ = p.get_bool("log_external");
     gc_on_new_flow_ = p.get_string("gc_trigger") == "new_flow";
+    midstream_ = p.get_bool("tcp_midstream");
     const std::string& nf = p.get_string("net_file");
     if (!nf.empty()) nets_ = NetList::load(nf);
 
@@ -258,6 +266,7 @@ class FlowTracker final : public Block {
     c_.frag = c("fragments");
     c_.malformed = c("malformed");
     c_.not_tracked = c("not_tracked");
+    c_.midstream = c("midstream");
     c_.opened = c("flows_opened");
     c_.closed = c("flows_closed");
     c_.complete = c("tcp_complete");
@@ -541,12 +550,19 @@ class FlowTracker final : public Block {
     const std::uint64_t h = hash_key(k);
     Entry* e = table_.find(k, h);
     if (!e) {
-      if ((s.flags & (kSyn | kAck)) != kSyn) {
+      const bool syn = (s.flags & (kSyn | kAck)) == kSyn;
+      // Without tcp_midstream a flow starts at a client SYN only; RSTs never open one.
+      if (!syn && (!midstream_ || (s.flags & kRst))) {
         c_.not_tracked->add();
         return true;
       }
       e = open(p, k, h, from_a, i, sink);
       if (!e) return true;
+      if (!syn) {
+        e->midstream = true;
+        e->ctx.record.midstream = true;
+        c_.midstream->add();
+      }
     }
     const int dir = from_a == e->client_is_a ? 0 : 1;
     p.flow = &e->ctx;
@@ -600,8 +616,8 @@ class FlowTracker final : public Block {
     if (f & kRst) {
       close(e, FlowEnd::rst, e->syn_seen == 3, i + 1, sink);
     } else if (e->fin_acked == 3) {
-      close(e, FlowEnd::fin, true, i + 1, sink);
-    } else if (dir == 0 && !(f & kSyn) && s.payload_len > 0 && !(e->syn_seen & 2)) {
+      close(e, FlowEnd::fin, !e->midstream, i + 1, sink);
+    } else if (dir == 0 && !(f & kSyn) && s.payload_len > 0 && !(e->syn_seen & 2) && !e->midstream) {
       close(e, FlowEnd::half_duplex, false, i + 1, sink);
     }
     return true;
@@ -635,7 +651,7 @@ class FlowTracker final : public Block {
                 gc_interval_ = 1;
   std::size_t max_flows_ = 1000000;
   Eviction eviction_ = Eviction::half_open_first;
-  bool log_external_ = false, gc_on_new_flow_ = false;
+  bool log_external_ = false, gc_on_new_flow_ = false, midstream_ = false;
   NetList nets_;
   // state
   Table table_;
@@ -645,8 +661,8 @@ class FlowTracker final : public Block {
   std::vector<std::shared_ptr<FlowContext>> pending_retired_;
   std::shared_ptr<FlowBatch> records_;
   struct {
-    Counter *packets, *tcp, *udp, *other, *not_ip, *frag, *malformed, *not_tracked, *opened, *closed,
-        *complete, *nocomplete, *udp_flows, *evicted, *refused, *external, *active;
+    Counter *packets, *tcp, *udp, *other, *not_ip, *frag, *malformed, *not_tracked, *midstream, *opened,
+        *closed, *complete, *nocomplete, *udp_flows, *evicted, *refused, *external, *active;
   } c_{};
 };
 

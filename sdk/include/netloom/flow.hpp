@@ -104,6 +104,7 @@ struct FlowRecord {
   std::uint64_t first_ns = 0, last_ns = 0;
   FlowEnd end = FlowEnd::open;
   bool complete = false;           // TCP: Tstat's complete (log_tcp_complete) vs nocomplete
+  bool midstream = false;          // TCP: opened by a segment other than a SYN (never complete)
   std::array<bool, 2> internal{};  // [0] client, [1] server: inside the -N networks
   std::array<bool, 2> crypto{};    // address anonymised in logs
   FlowLabels labels;
