@@ -1,4 +1,4 @@
-// The netloom command: run, check, inspect, version.
+// The netloom command: run, check, inspect, report, version.
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -14,6 +14,7 @@
 #include "composition/composition.hpp"
 #include "inspect.hpp"
 #include "netloom/version.hpp"
+#include "report.hpp"
 #include "runtime/registry.hpp"
 #include "runtime/runtime.hpp"
 #include "signals.hpp"
@@ -176,6 +177,13 @@ int cmd_inspect(const std::string& type, bool markdown, const Common& c) {
   return 0;
 }
 
+int cmd_report(const app::ReportOptions& o) {
+  app::Report r = app::render_report(o);
+  for (const auto& w : r.warnings) std::fprintf(stderr, "netloom: warning: %s\n", w.c_str());
+  std::printf("%s/index.html: %zu graphs\n", o.out_dir.c_str(), r.graphs.size());
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -209,6 +217,16 @@ int main(int argc, char** argv) {
   inspect->add_flag("--markdown", markdown, "print the block reference of every type as Markdown");
   add_common(inspect, false);
 
+  app::ReportOptions report_opts;
+  auto* report = app.add_subcommand("report", "render PNG graphs and index.html from an RRD directory");
+  report->add_option("rrd_dir", report_opts.rrd_dir, "directory of .rrd files (RRDSink's dir)")->required();
+  report->add_option("out_dir", report_opts.out_dir, "where the PNGs and index.html go")->required();
+  report->add_option("--width", report_opts.width, "PNG width in pixels")->check(CLI::Range(200, 10000));
+  report->add_option("--height", report_opts.height, "PNG height in pixels")->check(CLI::Range(100, 10000));
+  report->add_option("--start", report_opts.start,
+                     "start (rrdtool time: epoch seconds, end-6h...; default: first known value)");
+  report->add_option("--end", report_opts.end, "end (rrdtool time; default: the last update, packet time)");
+
   auto* version = app.add_subcommand("version", "print the version");
 
   CLI11_PARSE(app, argc, argv);
@@ -216,6 +234,7 @@ int main(int argc, char** argv) {
     if (*run) return cmd_run(file, common, threads, quiet);
     if (*check) return cmd_check(file, common);
     if (*inspect) return cmd_inspect(type, markdown, common);
+    if (*report) return cmd_report(report_opts);
     if (*version) {
       std::printf("netloom %s (plugin ABI %u)\n", kVersion, kAbiVersion);
       return 0;

@@ -1,0 +1,246 @@
+// RRDSink: Tstat's RRD output (spec §9). At the end of every histogram
+// window, the statistics rrd.conf asks for are computed from the window's
+// histograms and written, one value per file, to <dir>/<hist>.<stat>.rrd
+// with librrd (created at their first update). See docs/rrd.md.
+#include <unistd.h>
+
+#include <cerrno>
+#include <filesystem>
+#include <netloom/netloom.hpp>
+#include <string>
+#include <system_error>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "rrd_archive.hpp"
+#include "rrd_conf.hpp"
+#include "rrd_stats.hpp"
+
+namespace netloom::rrd {
+
+extern const char kBuiltinConf[];  // generated from rrd/rrd.conf
+extern const char kBuiltinName[];
+
+namespace {
+
+namespace fs = std::filesystem;
+constexpr std::int64_t kNsPerSec = 1'000'000'000;
+constexpr std::uint64_t kLoggedErrors = 10;         // then every 1000th
+constexpr std::time_t kFirstGraphTime = 315360000;  // librrd's graphs fetch nothing earlier
+
+class RrdSink final : public Block {
+ public:
+  static BlockInfo info() {
+    BlockInfo i;
+    i.type = "RRDSink";
+    i.summary = "writes histogram statistics to RRD archives, Tstat's rrd.conf and file layout (librrd)";
+    i.description =
+        "At the end of every histogram window (a HistogramWindow message), computes the statistics that "
+        "rrd.conf lists for each histogram (avg, min, max, var, stdev, hit, idx:N,...,other, prc:P,...) and "
+        "writes each into <dir>/<histogram>.<stat>.rrd at the window's end (packet time, whole seconds). A "
+        "file is created at its first update: step `step`, start 10 s before that update, one GAUGE data "
+        "source named after the histogram (cut to 19 characters), heartbeat 2*step, AVERAGE archives of "
+        "1x600, 6x700, 24x775 and 288x797 steps. Unknown values (no samples) are written as U. Unlike "
+        "Tstat, `hit` files are created; librrd errors are counted and logged, not fatal. A histogram "
+        "that rrd.conf lists but a window lacks is counted and logged once. See docs/rrd.md.";
+    i.inputs = {in<HistogramWindow>("in", "histogram windows (HistogramSink.windows)")};
+    i.params = {
+        required_param("dir", ParamType::string, "directory of the .rrd files (created if missing)"),
+        param<std::string>("config", "",
+                           "rrd.conf (Tstat syntax); empty: the built-in blocks/sinks/rrd/rrd.conf"),
+        duration("step", "300s",
+                 "RRD step, whole seconds: the histogram window length (Tstat: 300 s); "
+                 "heartbeat is twice this")
+            .at_least(1),
+    };
+    i.counters = {
+        {"windows", "histogram windows received"},
+        {"windows_skipped", "windows not written: their end is not after the previous window's (seconds)"},
+        {"values", "values written to RRD files"},
+        {"files_created", "RRD files created"},
+        {"rrd_errors", "librrd errors (create or update failed; logged with the file)"},
+        {"histograms_missing", "windows x rrd.conf histograms the window did not carry"},
+        {"stats_skipped",
+         "statistics not written: a bitrate histogram's avg/min/max/var/stdev/hit/prc, or any of a "
+         "histogram without Tstat's bin layout"},
+    };
+    i.threading = Threading::serial;
+    return i;
+  }
+
+  void configure(const Params& p, Context& ctx) override {
+    ctx_ = &ctx;
+    const std::string& file = p.get_string("config");
+    conf_ = file.empty() ? parse_conf(kBuiltinConf, kBuiltinName) : load_conf(file);
+    const std::int64_t step_ns = p.get_duration_ns("step");
+    if (step_ns % kNsPerSec != 0)
+      throw ConfigError("step must be whole seconds (RRD steps are), not " + std::to_string(step_ns) + " ns");
+    step_ = static_cast<unsigned long>(step_ns / kNsPerSec);
+
+    const std::string& dir = p.get_string("dir");
+    if (dir.empty()) throw ConfigError("dir is empty");
+    std::error_code ec;
+    fs::create_directories(dir, ec);
+    if (ec || !fs::is_directory(dir, ec))
+      throw ConfigError("cannot create RRD directory '" + dir +
+                        "': " + (ec ? ec.message() : std::string("not a directory")));
+    if (::access(dir.c_str(), W_OK | X_OK) != 0)
+      throw ConfigError("RRD directory '" + dir +
+                        "' is not writable: " + std::generic_category().message(errno));
+
+    lines_.clear();
+    for (const HistogramConf& h : conf_.histograms) {
+      Line l{&h, ds_name(h.histogram), {}, false, false, std::vector<bool>(h.stats.size(), false)};
+      for (const Stat& s : h.stats)
+        l.files.push_back({(fs::path(dir) / (h.histogram + "." + s.name + ".rrd")).string()});
+      lines_.push_back(std::move(l));
+    }
+    windows_ = &ctx.counter("windows");
+    windows_skipped_ = &ctx.counter("windows_skipped");
+    values_ = &ctx.counter("values");
+    created_ = &ctx.counter("files_created");
+    errors_ = &ctx.counter("rrd_errors");
+    missing_ = &ctx.counter("histograms_missing");
+    skipped_ = &ctx.counter("stats_skipped");
+  }
+
+  void receive(unsigned, const MessagePtr& msg, Emit&) override {
+    const auto& w = msg->as<HistogramWindow>();
+    windows_->add();
+    const auto t = static_cast<std::time_t>(w.end_ns / kNsPerSec);
+    // librrd refuses a second update within one second of the previous one.
+    if (have_last_ && t <= last_t_) {
+      report(*windows_skipped_, "window " + std::to_string(w.step) + " ends at " + std::to_string(t) +
+                                    ", not after the previous window (" + std::to_string(last_t_) +
+                                    "): not written");
+      return;
+    }
+    check_window_length(w);
+    if (t < kFirstGraphTime)
+      once(said_early_,
+           "window " + std::to_string(w.step) + " ends at " + std::to_string(t) +
+               ", before 315360000 (1979-12-30): written, but librrd cannot graph times that early");
+    std::unordered_map<std::string_view, const HistogramData*> by_name;
+    for (const HistogramData& h : w.histograms) by_name.emplace(h.name, &h);
+    for (Line& l : lines_) {
+      auto it = by_name.find(l.conf->histogram);
+      if (it == by_name.end()) {
+        missing_->add();
+        once(l.said_missing, "histogram '" + l.conf->histogram + "' (" + where(*l.conf) +
+                                 ") is not in window " + std::to_string(w.step) +
+                                 ": nothing is written for it while it is missing");
+        continue;
+      }
+      write(l, *it->second, t);
+    }
+    have_last_ = true;
+    last_t_ = t;
+  }
+
+  std::string summary() const override {
+    return std::to_string(windows_->value()) + " windows: " + std::to_string(values_->value()) +
+           " values written, " + std::to_string(created_->value()) + " files created, " +
+           std::to_string(errors_->value()) + " librrd errors";
+  }
+
+ private:
+  struct File {
+    std::string path;
+    bool ready = false;  // exists (created by us or found)
+  };
+  struct Line {
+    const HistogramConf* conf;
+    std::string ds;
+    std::vector<File> files;  // one per statistic
+    bool said_missing = false, said_layout = false;
+    std::vector<bool> said_skip;
+  };
+
+  void write(Line& l, const HistogramData& h, std::time_t t) {
+    if (std::string why = layout_error(h); !why.empty()) {
+      skipped_->add(l.files.size());
+      once(l.said_layout, "histogram '" + h.name + "' has no Tstat bin layout (" + why + "): not written");
+      return;
+    }
+    std::vector<StatValue> values = compute(l.conf->stats, h);
+    for (std::size_t i = 0; i < values.size(); ++i) {
+      if (values[i].skip) {
+        skipped_->add();
+        if (!l.said_skip[i]) {
+          l.said_skip[i] = true;
+          ctx_->log(LogLevel::warning, where(*l.conf) + ": " + h.name + " " + l.conf->stats[i].name + ": " +
+                                           values[i].skip + ": not written");
+        }
+        continue;
+      }
+      File& f = l.files[i];
+      if (!f.ready) {
+        std::error_code ec;
+        if (!fs::exists(f.path, ec)) {
+          // Tstat starts an archive 10 s before its first value.
+          if (std::string e = create(f.path, l.ds, step_, t - 10); !e.empty()) {
+            report(*errors_, naming(f.path, "cannot create: " + e));
+            continue;
+          }
+          created_->add();
+        }
+        f.ready = true;
+      }
+      if (std::string e = update(f.path, t, values[i].value); !e.empty()) {
+        report(*errors_, naming(f.path, e));
+        continue;
+      }
+      values_->add();
+    }
+  }
+
+  // A window of another length than the step makes every RRD row a blend of
+  // two windows: say so once (the partial last window is expected to be short).
+  void check_window_length(const HistogramWindow& w) {
+    if (w.last || said_length_ || w.end_ns <= w.start_ns) return;
+    const std::uint64_t len = w.end_ns - w.start_ns;
+    if (len == static_cast<std::uint64_t>(step_) * kNsPerSec) return;
+    said_length_ = true;
+    ctx_->log(LogLevel::warning, "window " + std::to_string(w.step) + " is " +
+                                     std::to_string(len / kNsPerSec) + " s long but step is " +
+                                     std::to_string(step_) + " s: set `step` to the histogram window length");
+  }
+
+  // librrd names the file in most of its messages; add it where it does not.
+  static std::string naming(const std::string& path, const std::string& error) {
+    return error.find(path) != std::string::npos ? error : path + ": " + error;
+  }
+
+  std::string where(const HistogramConf& h) const { return conf_.source + ":" + std::to_string(h.line); }
+
+  void once(bool& said, const std::string& text) {
+    if (said) return;
+    said = true;
+    ctx_->log(LogLevel::warning, text);
+  }
+
+  // Counted always; logged for the first few and then every 1000th.
+  void report(Counter& c, const std::string& text) {
+    c.add();
+    const std::uint64_t n = ++reported_;
+    if (n <= kLoggedErrors || n % 1000 == 0)
+      ctx_->log(LogLevel::error,
+                text + (n == kLoggedErrors ? " (from now on every 1000th error is logged)" : ""));
+  }
+
+  Context* ctx_ = nullptr;
+  Conf conf_;
+  std::vector<Line> lines_;
+  unsigned long step_ = 300;
+  bool have_last_ = false, said_length_ = false, said_early_ = false;
+  std::time_t last_t_ = 0;
+  std::uint64_t reported_ = 0;  // errors so far, for the log's rate limit
+  Counter *windows_ = nullptr, *windows_skipped_ = nullptr, *values_ = nullptr, *created_ = nullptr,
+          *errors_ = nullptr, *missing_ = nullptr, *skipped_ = nullptr;
+};
+
+}  // namespace
+}  // namespace netloom::rrd
+
+NETLOOM_BLOCK(netloom::rrd::RrdSink)
