@@ -1,0 +1,170 @@
+#include "histo_engine.hpp"
+
+#include <algorithm>
+#include <cinttypes>
+#include <cmath>
+#include <cstdio>
+#include <stdexcept>
+
+namespace netloom::histo {
+
+Histogram::Histogram(const Def& def)
+    : Histogram(def.name, def.description, def.min, def.max, def.bin, def.pseudo) {}
+
+Histogram::Histogram(std::string name, std::string description, std::int64_t min, std::int64_t max,
+                     std::int64_t bin, bool pseudo)
+    : name_(std::move(name)),
+      description_(std::move(description)),
+      min_(min),
+      max_(max),
+      bin_(bin),
+      pseudo_(pseudo) {
+  if (bin_ <= 0 || max_ <= min_ || (max_ - min_) % bin_ != 0)
+    throw std::invalid_argument("histogram " + name_ + ": (max-min) must be a positive multiple of bin");
+  bins_.assign(slots() + 3, 0);
+  if (pseudo_) bytes_.assign(slots(), 0);
+}
+
+void Histogram::add(double v, std::uint64_t n) {
+  if (!std::isfinite(v) || n == 0) return;
+  const std::size_t n_in = slots();
+  std::size_t i;
+  if (v < static_cast<double>(min_)) {
+    i = 0;
+  } else if (v >= static_cast<double>(max_)) {
+    i = n_in + 1;
+  } else {
+    // Tstat's index floor((v + bin - min) / bin), for v in range.
+    i = static_cast<std::size_t>((v - static_cast<double>(min_)) / static_cast<double>(bin_)) + 1;
+    if (i > n_in) i = n_in;  // rounding just below max
+    bins_[n_in + 2] += n;
+  }
+  bins_[i] += n;
+  // Welford, n identical values at once.
+  if (count_ == 0) {
+    vmin_ = vmax_ = v;
+  } else {
+    if (v < vmin_) vmin_ = v;
+    if (v > vmax_) vmax_ = v;
+  }
+  const double c = static_cast<double>(count_), k = static_cast<double>(n);
+  const double delta = v - mean_;
+  count_ += n;
+  mean_ += delta * k / (c + k);
+  m2_ += delta * delta * c * k / (c + k);
+}
+
+void Histogram::add_bytes(std::size_t category, std::uint64_t bytes) {
+  if (category < bytes_.size()) bytes_[category] += bytes;
+}
+
+void Histogram::finish_rates(double elapsed_ms) {
+  for (std::size_t c = 0; c < bytes_.size(); ++c)
+    bins_[c + 1] =
+        elapsed_ms > 0 ? static_cast<std::uint64_t>(static_cast<double>(bytes_[c]) * 8000.0 / elapsed_ms) : 0;
+}
+
+void Histogram::reset() {
+  std::fill(bins_.begin(), bins_.end(), 0);
+  std::fill(bytes_.begin(), bytes_.end(), 0);
+  count_ = 0;
+  mean_ = m2_ = vmin_ = vmax_ = 0;
+}
+
+void Histogram::merge(const Histogram& o) {
+  if (o.bins_.size() != bins_.size())
+    throw std::invalid_argument("histogram " + name_ + ": merge of another shape");
+  for (std::size_t i = 0; i < bins_.size(); ++i) bins_[i] += o.bins_[i];
+  if (o.count_ == 0) return;
+  if (count_ == 0) {
+    count_ = o.count_;
+    mean_ = o.mean_;
+    m2_ = o.m2_;
+    vmin_ = o.vmin_;
+    vmax_ = o.vmax_;
+    return;
+  }
+  // Chan et al.'s parallel combination of two Welford accumulators.
+  const double a = static_cast<double>(count_), b = static_cast<double>(o.count_);
+  const double delta = o.mean_ - mean_;
+  mean_ += delta * b / (a + b);
+  m2_ += o.m2_ + delta * delta * a * b / (a + b);
+  count_ += o.count_;
+  if (o.vmin_ < vmin_) vmin_ = o.vmin_;
+  if (o.vmax_ > vmax_) vmax_ = o.vmax_;
+}
+
+std::uint64_t Histogram::total() const {
+  std::uint64_t t = 0;
+  for (std::size_t i = 0; i <= slots() + 1; ++i) t += bins_[i];
+  return t;
+}
+
+namespace {
+void header(std::string& s, const Histogram& h) {
+  char b[160];
+  s += '#';
+  s += h.description();
+  s += '\n';
+  std::snprintf(b, sizeof b, "#RANGE: min=%" PRId64 " bin_size=%" PRId64 " max=%" PRId64 "\n", h.min(),
+                h.bin(), h.max());
+  s += b;
+}
+}  // namespace
+
+std::string Histogram::text() const {
+  std::string s;
+  header(s, *this);
+  char b[64];
+  for (std::size_t i = 0; i <= slots() + 1; ++i) {
+    if (bins_[i] == 0) continue;
+    std::snprintf(b, sizeof b, "%" PRId64 " %" PRIu64 "\n", edge(i), bins_[i]);
+    s += b;
+  }
+  return s;
+}
+
+std::string Histogram::global_text() const {
+  std::string s;
+  header(s, *this);
+  const std::size_t n = slots();
+  const std::uint64_t tot = total();
+  char b[160];
+  std::snprintf(b, sizeof b,
+                "#SAMPLES: <min=%" PRIu64 " valid=%" PRIu64 " >max=%" PRIu64 " tot=%" PRIu64 "\n", bins_[0],
+                bins_[n + 2], bins_[n + 1], tot);
+  s += b;
+  std::uint64_t cum = 0;
+  for (std::size_t i = 0; i <= n + 1; ++i) {
+    if (bins_[i] == 0) continue;
+    cum += bins_[i];
+    std::snprintf(b, sizeof b, "%" PRId64 " %f %f\n", edge(i),
+                  static_cast<double>(bins_[i]) / static_cast<double>(tot),
+                  static_cast<double>(cum) / static_cast<double>(tot));
+    s += b;
+  }
+  return s;
+}
+
+HistogramData Histogram::data() const {
+  HistogramData d;
+  fill(d);
+  return d;
+}
+
+void Histogram::fill(HistogramData& d) const {
+  d.name = name_;
+  d.description = description_;
+  d.min = min_;
+  d.max = max_;
+  d.bin = bin_;
+  d.bins.assign(bins_.begin(), bins_.end());
+  d.pseudo = pseudo_;
+  d.count = count_;
+  d.mean = mean_;
+  d.m2 = m2_;
+  d.vmin = vmin_;
+  d.vmax = vmax_;
+}
+
+}  // namespace netloom::histo

@@ -1,0 +1,77 @@
+// One histogram in Tstat's model (spec §8): (max-min)/bin + 3 slots, the
+// running statistics RRD consumers want, the per-window text format and the
+// GLOBAL format. Bitrate pseudo-histograms accumulate bytes per category and
+// turn them into bit/s when the window ends.
+#pragma once
+#include <cstdint>
+#include <netloom/histogram.hpp>
+#include <string>
+#include <vector>
+
+#include "histo_defs.hpp"
+
+namespace netloom::histo {
+
+class Histogram {
+ public:
+  // A histogram of the table (its name, description and range).
+  explicit Histogram(const Def& def);
+  // A free-standing one (tests, other blocks).
+  Histogram(std::string name, std::string description, std::int64_t min, std::int64_t max, std::int64_t bin,
+            bool pseudo = false);
+
+  // Adds `v` n times. NaN and infinities are ignored (as in Tstat).
+  void add(double v, std::uint64_t n = 1);
+  // Pseudo-histograms: bytes seen for `category` (slot category+1).
+  void add_bytes(std::size_t category, std::uint64_t bytes);
+  // Pseudo-histograms: slot i+1 = bytes of category i * 8000 / elapsed_ms
+  // (bit/s, truncated); 0 everywhere when elapsed_ms <= 0.
+  void finish_rates(double elapsed_ms);
+  // Empties bins, statistics and byte counters.
+  void reset();
+  // Adds another histogram of the same shape (bins and statistics): GLOBAL.
+  void merge(const Histogram& o);
+
+  // Number of in-range bins, n = (max-min)/bin.
+  std::size_t slots() const { return static_cast<std::size_t>((max_ - min_) / bin_); }
+  // [0] below min, [1..n] in range, [n+1] at or above max, [n+2] in-range samples.
+  const std::vector<std::uint64_t>& bins() const { return bins_; }
+  std::uint64_t total() const;  // samples in [0..n+1]
+  bool empty() const { return total() == 0 && count_ == 0; }
+  // Left edge printed for slot i: min + (i-1)*bin (min-bin below, max above).
+  std::int64_t edge(std::size_t slot) const { return min_ + (static_cast<std::int64_t>(slot) - 1) * bin_; }
+
+  const std::string& name() const { return name_; }
+  const std::string& description() const { return description_; }
+  std::int64_t min() const { return min_; }
+  std::int64_t max() const { return max_; }
+  std::int64_t bin() const { return bin_; }
+  bool pseudo() const { return pseudo_; }
+  std::uint64_t count() const { return count_; }
+  double mean() const { return mean_; }
+  double m2() const { return m2_; }
+  double vmin() const { return vmin_; }
+  double vmax() const { return vmax_; }
+
+  // Per-window file: "#description", "#RANGE: min=.. bin_size=.. max=..",
+  // then "<edge> <count>" for every non-zero slot.
+  std::string text() const;
+  // GLOBAL/ file: the two header lines, "#SAMPLES: <min=U valid=V >max=O tot=T",
+  // then "<edge> <pdf> <cdf>" (fractions of tot) for every non-zero slot.
+  std::string global_text() const;
+  // The window message's copy.
+  HistogramData data() const;
+  // The same into an existing HistogramData, reusing its storage.
+  void fill(HistogramData& d) const;
+
+ private:
+  std::string name_, description_;
+  std::int64_t min_, max_, bin_;
+  bool pseudo_;
+  std::vector<std::uint64_t> bins_;
+  std::vector<std::uint64_t> bytes_;  // pseudo only: per category
+  std::uint64_t count_ = 0;
+  double mean_ = 0, m2_ = 0, vmin_ = 0, vmax_ = 0;
+};
+
+}  // namespace netloom::histo
