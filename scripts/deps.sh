@@ -9,6 +9,8 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libhyperscan-dev
   librrd-dev rrdtool
+  libcpp-httplib-dev
+  libssl-dev
 )
 missing=()
 for p in "${PACKAGES[@]}"; do

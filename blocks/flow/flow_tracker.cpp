@@ -551,8 +551,11 @@ class FlowTracker final : public Block {
     Entry* e = table_.find(k, h);
     if (!e) {
       const bool syn = (s.flags & (kSyn | kAck)) == kSyn;
-      // Without tcp_midstream a flow starts at a client SYN only; RSTs never open one.
-      if (!syn && (!midstream_ || (s.flags & kRst))) {
+      // Without tcp_midstream a flow starts at a client SYN only. With it, a
+      // data segment also opens one; pure ACKs, FINs and RSTs never do (they
+      // are mostly the tail of a connection already closed, e.g. a FIN after
+      // the RST).
+      if (!syn && (!midstream_ || (s.flags & kRst) || s.payload_len == 0)) {
         c_.not_tracked->add();
         return true;
       }

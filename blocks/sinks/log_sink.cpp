@@ -45,7 +45,8 @@ class LogSink final : public Block {
         "or log_udp_complete; a flow the Skype classifier called Skype also gets a log_skype_complete "
         "line (Tstat's UDP or TCP layout, no header). Layout `tstat` writes into "
         "`dir`/YYYY_MM_DD_HH_MM.out/, named after the "
-        "packet time of the first flow's first packet, with a new directory every `rotate` of packet "
+        "packet time of the first packet received (on `in`: the first record's first packet) as the other "
+        "sinks of a stream name theirs, with a new directory every `rotate` of packet "
         "time; `flat` writes into `dir` itself. Flows whose both endpoints are external are not logged "
         "(as in Tstat) unless `log_external`. Layer-7 columns come from the FSMDPI classifier "
         "(FlowRecord::l7); without it they carry Tstat's values for a flow without such data. See "
@@ -144,9 +145,15 @@ class LogSink final : public Block {
     if (msg->clock_ns > now_) now_ = msg->clock_ns;
     std::string first_error;
     if (port == 0) {
-      for (const FlowRecord& r : msg->as<FlowBatch>().records) write_record(r, first_error);
+      const auto& recs = msg->as<FlowBatch>().records;
+      if (first_seen_ == 0 && !recs.empty()) first_seen_ = recs.front().first_ns;
+      for (const FlowRecord& r : recs) write_record(r, first_error);
     } else {
-      for (const FlowEvent& ev : msg->as<PacketBatch>().events)
+      const auto& b = msg->as<PacketBatch>();
+      // The run directory is named after the first packet seen, as the other
+      // sinks of the same stream (histograms, dumps) name theirs.
+      if (first_seen_ == 0 && !b.packets.empty()) first_seen_ = b.packets.front().ts_ns;
+      for (const FlowEvent& ev : b.events)
         if (ev.kind == FlowEvent::Kind::closed && ev.flow) write_record(ev.flow->record, first_error);
     }
     for (int k = 0; k < kKinds; ++k) write_out(k, first_error);
@@ -175,9 +182,10 @@ class LogSink final : public Block {
     }
     if (!open_) {
       try {
-        // The first directory is named after the first flow's first packet,
-        // later ones after the packet time that crossed the rotation boundary.
-        open_all(dirs_ == 0 && r.first_ns ? r.first_ns : now_);
+        // The first directory is named after the first packet of the stream
+        // (records: the first record's first packet), later ones after the
+        // packet time that crossed the rotation boundary.
+        open_all(dirs_ == 0 && first_seen_ ? first_seen_ : dirs_ == 0 && r.first_ns ? r.first_ns : now_);
       } catch (const InputError& e) {
         if (first_error.empty()) first_error = e.what();
         return;  // counted in write_errors; the record cannot be written
@@ -311,6 +319,7 @@ class LogSink final : public Block {
   std::string dir_;
   Format format_ = Format::tstat;
   bool flat_ = false, gzip_ = false, utc_ = false, log_external_ = false;
+  std::uint64_t first_seen_ = 0;  // packet time of the first packet (or record) received
   unsigned mask_ = logs::kDefaultMask;
   std::uint64_t rotate_ns_ = 0, next_rotation_ = 0, now_ = 0;
   std::array<std::vector<std::string_view>, kKinds> names_;
