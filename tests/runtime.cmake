@@ -27,3 +27,7 @@ add_dependencies(test_count_corpus netloom)
 
 netloom_test(test_golden_tstat SOURCES ${NETLOOM_TEST_SOURCE_DIR}/test_golden_tstat.cpp LIBS)
 add_dependencies(test_golden_tstat netloom)
+
+# Hot reload on the real plugins.
+netloom_test(test_reload SOURCES ${NETLOOM_TEST_SOURCE_DIR}/test_reload.cpp LIBS netloom::runtime)
+add_dependencies(test_reload netloom_plugins)

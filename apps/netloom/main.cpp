@@ -1,4 +1,5 @@
 // The netloom command: run, check, inspect, report, version.
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -9,11 +10,16 @@
 #include <iostream>
 #include <map>
 #include <mutex>
+#include <optional>
+#include <stdexcept>
 #include <thread>
 
 #include "composition/composition.hpp"
+#include "control.hpp"
 #include "inspect.hpp"
+#include "metrics.hpp"
 #include "netloom/version.hpp"
+#include "privileges.hpp"
 #include "report.hpp"
 #include "runtime/registry.hpp"
 #include "runtime/runtime.hpp"
@@ -37,9 +43,19 @@ fs::path exe_dir() {
 struct Common {
   std::vector<std::string> plugin_paths;
   std::vector<std::string> defines;
+  bool allow_insecure_plugins = false;  // see privileges.hpp / docs/operations.md
+  std::string user;                     // run --user USER[:GROUP]
+};
+
+// Live control of `netloom run` (docs/control.md); both off by default.
+struct LiveOptions {
+  std::string control_socket;  // empty: no control socket
+  int metrics_port = -1;       // -1: no metrics endpoint; 0: a free port
+  std::string metrics_host = "127.0.0.1";
 };
 
 void load_plugins(const Common& c, core::Registry& reg) {
+  reg.allow_insecure_plugins(c.allow_insecure_plugins);
   std::vector<std::string> errors;
   for (const auto& dir :
        core::plugin_search_path(c.plugin_paths, std::getenv("NETLOOM_PLUGIN_PATH"), exe_dir())) {
@@ -49,6 +65,8 @@ void load_plugins(const Common& c, core::Registry& reg) {
     else
       reg.load_dir(dir, errors);
   }
+  // Code others could have written is never loaded: the command stops.
+  if (!reg.refused().empty()) throw std::runtime_error(reg.refused().front());
   // A broken plugin does not stop compositions that do not use it.
   for (const auto& e : errors) std::fprintf(stderr, "netloom: warning: %s\n", e.c_str());
 }
@@ -85,20 +103,105 @@ bool load_composition(const std::string& file, const Common& c, const core::Regi
   return errors.empty();
 }
 
-int cmd_run(const std::string& file, const Common& c, int threads, bool quiet) {
+// What identifies a version of the composition file on disk (editors often
+// replace the file, so the inode counts too).
+std::string file_stamp(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return "missing";
+  return std::to_string(st.st_ino) + ":" + std::to_string(st.st_size) + ":" +
+         std::to_string(st.st_mtim.tv_sec) + "." + std::to_string(st.st_mtim.tv_nsec);
+}
+
+// Hot reload of a running composition: rescan the plugin path (new plugins
+// become usable; a replaced one is refused), parse and validate the file
+// again, and hand the result to the runtime. An invalid composition leaves
+// the running graph alone.
+class Reloader {
+ public:
+  Reloader(std::string file, const Common& c, core::Registry& reg, core::Runtime& rt)
+      : file_(std::move(file)), c_(c), reg_(reg), rt_(rt), stamp_(file_stamp(file_)) {}
+
+  core::ReloadReport reload(const char* why) {
+    std::lock_guard lock(mu_);
+    stamp_ = file_stamp(file_);
+    std::fprintf(stderr, "netloom: reload (%s): %s\n", why, file_.c_str());
+    core::ReloadReport r;
+    std::vector<std::string> plugin_errors;
+    for (const auto& dir :
+         core::plugin_search_path(c_.plugin_paths, std::getenv("NETLOOM_PLUGIN_PATH"), exe_dir())) {
+      std::error_code ec;
+      if (fs::is_regular_file(dir, ec))
+        reg_.load_file(dir, plugin_errors);
+      else
+        reg_.load_dir(dir, plugin_errors);
+    }
+    for (const auto& e : plugin_errors) r.lines.push_back("plugin: " + e);
+    auto vc = std::make_shared<core::ValidatedComposition>();
+    std::map<std::string, std::string> defines;
+    parse_defines(c_.defines, defines);
+    std::vector<core::Diagnostic> errors;
+    core::Composition comp = core::parse_composition_file(file_, defines, errors);
+    if (errors.empty()) {
+      core::validate_composition(
+          comp,
+          [&](std::string_view type) -> const BlockInfo* {
+            const auto* t = reg_.find(type);
+            return t ? &t->info : nullptr;
+          },
+          *vc, errors);
+    }
+    if (!errors.empty()) {
+      ++refused_;
+      for (const auto& e : errors) r.lines.push_back(e.str());
+      r.lines.push_back("reload refused: the running graph is unchanged");
+      for (const auto& l : r.lines) std::fprintf(stderr, "netloom: reload: %s\n", l.c_str());
+      return r;
+    }
+    core::ReloadReport applied = rt_.reload(vc);  // logs its own lines
+    r.applied = applied.applied;
+    r.lines.insert(r.lines.end(), applied.lines.begin(), applied.lines.end());
+    return r;
+  }
+  // Reloads refused here (parse/validation errors) that never reached the runtime.
+  std::uint64_t refused_before_runtime() {
+    std::lock_guard lock(mu_);
+    return refused_;
+  }
+  // Polled by the watcher thread: did the file change since the last look?
+  bool changed() {
+    std::lock_guard lock(mu_);
+    return file_stamp(file_) != stamp_;
+  }
+
+ private:
+  std::mutex mu_;
+  std::string file_;
+  const Common& c_;
+  core::Registry& reg_;
+  core::Runtime& rt_;
+  std::string stamp_;
+  std::uint64_t refused_ = 0;
+};
+
+int cmd_run(const std::string& file, const Common& c, int threads, bool quiet, bool watch,
+            const LiveOptions& live) {
+  const auto user = c.user.empty() ? std::optional<app::TargetUser>() : app::resolve_user(c.user);
   core::Registry reg;
   load_plugins(c, reg);
-  core::ValidatedComposition vc;
+  auto vcp = std::make_shared<core::ValidatedComposition>();
+  core::ValidatedComposition& vc = *vcp;
   if (!load_composition(file, c, reg, vc)) return kExitConfig;
 
   core::RunOptions opts;
   opts.threads = threads;
-  core::Runtime rt(reg, vc, opts);
+  core::Runtime rt(reg, vcp, opts);
   std::vector<std::string> errors;
+  if (user) app::assume_file_identity(*user);  // blocks open their files as the user
   if (!rt.build(errors)) {
     for (const auto& e : errors) std::fprintf(stderr, "%s\n", e.c_str());
     return kExitConfig;
   }
+  if (user) app::drop_privileges(*user);  // blocks configured, no packet read yet
   app::on_stop_signal([](void* r) { static_cast<core::Runtime*>(r)->stop(); }, &rt);
   app::install_signal_handlers();
   auto& flags = app::signal_flags();
@@ -107,8 +210,40 @@ int cmd_run(const std::string& file, const Common& c, int threads, bool quiet) {
   std::mutex mu;
   std::condition_variable cv;
   bool finished = false;
+  Reloader reloader(file, c, reg, rt);
+  // After the privilege drop, so the socket belongs to the user the run ends
+  // up as; declared after rt and reloader, so destroyed (threads joined,
+  // socket removed) before them.
+  app::ControlHooks hooks;
+  hooks.stats = [&rt] { return rt.stats(); };
+  hooks.get = [&rt](const std::string& b, const std::string& n, std::string& v, std::string& e) {
+    return rt.get_param(b, n, v, e);
+  };
+  hooks.set = [&rt](const std::string& b, const std::string& n, const std::string& v, std::string& e) {
+    return rt.set_param(b, n, v, e);
+  };
+  hooks.reload = [&reloader] { return reloader.reload("control socket"); };
+  hooks.graph_dot = [&rt] { return rt.graph_dot(); };
+  hooks.reload_counts = [&rt, &reloader] {
+    auto c = rt.reload_counts();
+    c.second += reloader.refused_before_runtime();
+    return c;
+  };
+  std::optional<app::ControlServer> control;
+  std::optional<app::MetricsServer> metrics;
+  if (!live.control_socket.empty()) {
+    control.emplace(live.control_socket, hooks);
+    if (!quiet) std::fprintf(stderr, "netloom: control socket %s\n", live.control_socket.c_str());
+  }
+  if (live.metrics_port >= 0) {
+    metrics.emplace(live.metrics_host, live.metrics_port, hooks);
+    // Printed even with --quiet: with port 0 it is the only way to learn the port.
+    std::fprintf(stderr, "netloom: metrics on http://%s:%d/metrics\n", live.metrics_host.c_str(),
+                 metrics->port());
+  }
   std::thread watcher([&] {
     bool stop_sent = false;
+    auto next_look = std::chrono::steady_clock::now();
     std::unique_lock lock(mu);
     while (!finished) {
       if (!stop_sent && flags.stop_requests.load() > 0) {
@@ -118,6 +253,19 @@ int cmd_run(const std::string& file, const Common& c, int threads, bool quiet) {
       }
       if (flags.print_stats.exchange(false))
         std::fprintf(stderr, "%s", core::format_stats(rt.stats()).c_str());
+      if (!stop_sent) {
+        bool hup = flags.reload.exchange(false);
+        bool edited = false;
+        if (watch && std::chrono::steady_clock::now() >= next_look) {
+          next_look = std::chrono::steady_clock::now() + std::chrono::milliseconds(500);
+          edited = reloader.changed();
+        }
+        if (hup || edited) {
+          lock.unlock();
+          reloader.reload(hup ? "SIGHUP" : "file changed");
+          lock.lock();
+        }
+      }
       cv.wait_for(lock, std::chrono::milliseconds(50));
     }
   });
@@ -195,6 +343,8 @@ int main(int argc, char** argv) {
                     "extra plugin directory or .so file (repeatable; also NETLOOM_PLUGIN_PATH)");
     if (defines)
       sub->add_option("-D,--define", common.defines, "deployment variable name=value (repeatable)");
+    sub->add_flag("--allow-insecure-plugins", common.allow_insecure_plugins,
+                  "load plugins even from a directory or file others could have written to");
   };
 
   std::string file, type;
@@ -206,6 +356,19 @@ int main(int argc, char** argv) {
   run->add_option("-t,--threads", threads, "worker threads (default: the composition's, else all cores)")
       ->check(CLI::Range(1, 1024));
   run->add_flag("-q,--quiet", quiet, "no summary at exit");
+  bool no_watch = false;
+  run->add_flag("--no-watch", no_watch,
+                "do not reload when the composition file changes (SIGHUP still reloads)");
+  run->add_option("--user", common.user,
+                  "once the blocks are configured (capture open), drop root for USER[:GROUP] for good");
+  LiveOptions live;
+  run->add_option("--control-socket", live.control_socket,
+                  "serve `netloom ctl` on this Unix socket (mode 0600; docs/control.md)");
+  run->add_option("--metrics-port", live.metrics_port,
+                  "serve Prometheus metrics on this TCP port (0: a free one, printed at start)")
+      ->check(CLI::Range(0, 65535));
+  run->add_option("--metrics-host", live.metrics_host, "address the metrics endpoint listens on")
+      ->capture_default_str();
   add_common(run, true);
 
   auto* check = app.add_subcommand("check", "validate a composition without running it");
@@ -227,11 +390,21 @@ int main(int argc, char** argv) {
                      "start (rrdtool time: epoch seconds, end-6h...; default: first known value)");
   report->add_option("--end", report_opts.end, "end (rrdtool time; default: the last update, packet time)");
 
+  std::string ctl_socket;
+  auto* ctl = app.add_subcommand("ctl", "send one command to a running `netloom run --control-socket PATH`");
+  ctl->add_option("--socket", ctl_socket, "the control socket")
+      ->envname("NETLOOM_CONTROL_SOCKET")
+      ->required();
+  // COMMAND ARGS... pass through untouched (`set b p -1` keeps -1).
+  ctl->prefix_command();
+  ctl->footer("COMMAND: stats | get BLOCK PARAM | set BLOCK PARAM VALUE | reload | graph | help");
+
   auto* version = app.add_subcommand("version", "print the version");
 
   CLI11_PARSE(app, argc, argv);
   try {
-    if (*run) return cmd_run(file, common, threads, quiet);
+    if (*run) return cmd_run(file, common, threads, quiet, !no_watch, live);
+    if (*ctl) return app::ctl_main(ctl_socket, ctl->remaining());
     if (*check) return cmd_check(file, common);
     if (*inspect) return cmd_inspect(type, markdown, common);
     if (*report) return cmd_report(report_opts);

@@ -21,6 +21,7 @@ void on_stop(int) {
   if (auto fn = g_stop_fn.load()) fn(g_stop_arg.load());
 }
 void on_usr1(int) { signal_flags().print_stats.store(true); }
+void on_hup(int) { signal_flags().reload.store(true); }
 }  // namespace
 
 void on_stop_signal(void (*fn)(void*), void* arg) {
@@ -37,6 +38,8 @@ void install_signal_handlers() {
   sa.sa_handler = on_usr1;
   sa.sa_flags = SA_RESTART;
   sigaction(SIGUSR1, &sa, nullptr);
+  sa.sa_handler = on_hup;
+  sigaction(SIGHUP, &sa, nullptr);
   signal(SIGPIPE, SIG_IGN);
 }
 

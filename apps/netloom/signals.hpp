@@ -8,6 +8,7 @@ namespace netloom::app {
 struct SignalFlags {
   std::atomic<int> stop_requests{0};     // SIGINT / SIGTERM count
   std::atomic<bool> print_stats{false};  // SIGUSR1
+  std::atomic<bool> reload{false};       // SIGHUP
 };
 
 SignalFlags& signal_flags();

@@ -55,6 +55,11 @@ class PcapSource final : public Block {
         param<bool>("immediate", false, "live capture: deliver packets as soon as they arrive"),
         param<int>("max_packets", 0, "stop after this many packets (0 = no limit)").at_least(0),
         param<bool>("progress", true, "show progress on stderr when it is a terminal"),
+        param<double>("rate", 0.0,
+                      "files: replay at most this many packets per second, like a live link (0: as fast "
+                      "as possible); may change on a running graph")
+            .range(0, 1e9)
+            .live_change(),
     };
     bi.counters = {
         {"packets", "packets emitted"},
@@ -93,6 +98,7 @@ class PcapSource final : public Block {
     const std::string filter = params.get_string("filter");
     snaplen_ = static_cast<std::uint32_t>(params.get_int("snaplen"));
     max_packets_ = static_cast<std::uint64_t>(params.get_int("max_packets"));
+    rate_ = params.get_real("rate");
     progress_ = params.get_bool("progress") && isatty(STDERR_FILENO);
 
     c_packets_ = &ctx.counter("packets");
@@ -156,6 +162,7 @@ class PcapSource final : public Block {
   SourceStatus produce(Emit& emit) override {
     if (finished_) return SourceStatus::done;
     if (ctx_->stopping()) return finish();
+    if (rate_ > 0 && !live_ && !pace()) return SourceStatus::idle;
 
     std::shared_ptr<PacketBatch> batch = fresh_batch();
     SourceStatus status = SourceStatus::more;
@@ -231,6 +238,12 @@ class PcapSource final : public Block {
     }
     if (status == SourceStatus::done) return finish();
     return status;
+  }
+
+  void set_param(std::string_view name, const ParamValue& value) override {
+    if (name != "rate") return Block::set_param(name, value);
+    rate_ = std::get<double>(value);
+    pace_start_ = 0;  // the new rate counts from now
   }
 
   std::string summary() const override {
@@ -350,6 +363,19 @@ class PcapSource final : public Block {
   bool live_ = false, progress_ = false, progress_shown_ = false, finished_ = false;
   std::uint32_t snaplen_ = 262144;
   std::uint64_t max_packets_ = 0;
+  // Paced replay (rate > 0): packets emitted since pace_start_ (wall ns) may
+  // not run ahead of rate_ per second.
+  double rate_ = 0;
+  std::uint64_t pace_start_ = 0, pace_packets_ = 0;
+  bool pace() {
+    const std::uint64_t now = wall_ns();
+    if (pace_start_ == 0) {
+      pace_start_ = now;
+      pace_packets_ = packets_;
+    }
+    const double due = static_cast<double>(packets_ - pace_packets_) / rate_ * 1e9;
+    return static_cast<double>(now - pace_start_) >= due;
+  }
   std::size_t batch_size_ = 256, byte_budget_ = 256 * 1024;
   std::uint64_t packets_ = 0, bytes_ = 0, wire_bytes_ = 0, last_packets_ = 0;
   std::uint64_t clock_ns_ = 0, sequence_ = 0, last_emit_wall_ = 0;

@@ -1,7 +1,11 @@
 #include "runtime/registry.hpp"
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <boost/dll/shared_library.hpp>
+#include <cstdio>
 #include <sstream>
 #include <system_error>
 
@@ -16,14 +20,73 @@ std::string one_line(std::string s) {
   while (!s.empty() && (s.back() == ' ' || s.back() == '\r')) s.pop_back();
   return s;
 }
+
+// One path's verdict for insecure_plugin_location ("" = fine). `target` is
+// the plugin directory or file itself; the others are the directories above.
+std::string location_problem(const fs::path& p, bool target, uid_t me) {
+  struct stat st {};
+  if (::stat(p.c_str(), &st) != 0) return "";  // gone: nothing is loaded from it
+  const bool dir = S_ISDIR(st.st_mode);
+  const std::string what =
+      target ? (dir ? "the directory" : "the file") : "the directory above it, " + p.string() + ",";
+  if (st.st_uid != 0 && st.st_uid != me)
+    return what + " is owned by uid " + std::to_string(st.st_uid) +
+           ", neither root nor the user netloom runs as (uid " + std::to_string(me) + ")";
+  const mode_t w = st.st_mode & (S_IWGRP | S_IWOTH);
+  // Others may add entries to a sticky directory above, but not rename or
+  // remove ours (/tmp).
+  if (w == 0 || (!target && dir && (st.st_mode & S_ISVTX))) return "";
+  char mode[8];
+  std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
+  return what + " is writable by " +
+         (w == (S_IWGRP | S_IWOTH) ? "group and others"
+          : w == S_IWGRP           ? "group"
+                                   : "others") +
+         " (mode " + mode + ")";
+}
+
+std::string refusal(const fs::path& p, bool is_dir) {
+  std::string why = insecure_plugin_location(p);
+  if (why.empty()) return why;
+  return p.string() + (is_dir ? ": refusing to load plugins: " : ": refusing to load plugin: ") + why +
+         "; fix the permissions or pass --allow-insecure-plugins";
+}
 }  // namespace
 
+std::string insecure_plugin_location(const fs::path& path) {
+  std::error_code ec;
+  const fs::path canon = fs::canonical(path, ec);
+  if (ec) return "";  // missing: the loader reports it
+  const uid_t me = ::geteuid();
+  if (auto why = location_problem(canon, true, me); !why.empty()) return why;
+  // Whoever can write a directory above can swap the plugin directory.
+  for (fs::path p = canon.parent_path();; p = p.parent_path()) {
+    if (auto why = location_problem(p, false, me); !why.empty()) return why;
+    if (p == p.root_path() || p.empty()) break;
+  }
+  return "";
+}
+
 Registry::Registry() = default;
+
+std::string Registry::stamp_of(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return "missing";
+  return std::to_string(st.st_dev) + ":" + std::to_string(st.st_ino) + ":" + std::to_string(st.st_size) +
+         ":" + std::to_string(st.st_mtim.tv_sec) + "." + std::to_string(st.st_mtim.tv_nsec);
+}
 Registry::~Registry() = default;
 
 void Registry::load_dir(const fs::path& dir, std::vector<std::string>& errors) {
   std::error_code ec;
   if (!fs::is_directory(dir, ec)) return;  // a missing search dir is not an error
+  if (!allow_insecure_) {
+    if (std::string no = refusal(dir, true); !no.empty()) {
+      errors.push_back(no);
+      refused_.push_back(std::move(no));
+      return;
+    }
+  }
   std::vector<fs::path> files;
   for (const auto& e : fs::directory_iterator(dir, ec)) {
     if (e.path().extension() == ".so" && (e.is_regular_file(ec) || e.is_symlink(ec)))
@@ -38,10 +101,29 @@ bool Registry::load_file(const fs::path& file, std::vector<std::string>& errors)
   fs::path canon = fs::weakly_canonical(file, ec);
   if (ec) canon = file;
   const std::string path = canon.string();
-  if (std::find(files_.begin(), files_.end(), path) != files_.end()) return true;  // listed twice
+  if (std::find(files_.begin(), files_.end(), path) != files_.end()) {
+    // Listed twice, or met again on a rescan: fine unless the file changed. A
+    // running instance keeps the code it was built from, so a replaced plugin
+    // is refused rather than loaded beside the old one (docs/runtime.md).
+    auto st = stamps_.find(path);
+    if (st != stamps_.end() && st->second != stamp_of(path)) {
+      errors.push_back(path +
+                       ": plugin file changed on disk since it was loaded; restart netloom to use "
+                       "the new version (the running blocks keep the old one)");
+      return false;
+    }
+    return true;
+  }
   if (!fs::exists(canon, ec)) {
     errors.push_back(file.string() + ": cannot load plugin: no such file");
     return false;
+  }
+  if (!allow_insecure_) {
+    if (std::string no = refusal(file, false); !no.empty()) {
+      errors.push_back(no);
+      refused_.push_back(std::move(no));
+      return false;
+    }
   }
 
   auto lib = std::make_shared<boost::dll::shared_library>();
@@ -109,6 +191,7 @@ bool Registry::load_file(const fs::path& file, std::vector<std::string>& errors)
     types_.emplace(std::move(name), std::move(t));
   }
   files_.push_back(path);
+  stamps_[path] = stamp_of(path);
   return true;
 }
 

@@ -8,8 +8,11 @@
 #include <chrono>
 #include <csignal>
 #include <cstdio>
+#include <future>
 #include <map>
 #include <mutex>
+#include <set>
+#include <shared_mutex>
 #include <sstream>
 #include <thread>
 
@@ -64,7 +67,7 @@ using namespace detail;
 
 struct Runtime::Impl {
   const Registry& registry;
-  const ValidatedComposition& comp;
+  std::shared_ptr<const ValidatedComposition> comp;  // the running generation's
   RunOptions opts;
   std::atomic<bool> stop_flag{false};
   std::unique_ptr<tbb::task_arena> arena;
@@ -78,9 +81,28 @@ struct Runtime::Impl {
   std::map<std::string, Node*, std::less<>> by_id;
   std::mutex log_mu;
 
+  // Live control (reload, set_param): requests queued for the run loop,
+  // which carries them out at a batch boundary with the graph drained.
+  struct Request {
+    std::function<void()> work;
+    std::promise<void> done;
+  };
+  std::mutex req_mu;
+  std::vector<std::shared_ptr<Request>> requests;
+  std::atomic<bool> has_request{false};
+  bool running = false;                // under req_mu: the run loop takes requests
+  std::mutex exec_mu;                  // one graph change (or the final flush) at a time
+  mutable std::shared_mutex graph_mu;  // nodes: shared for readers, unique for changes
+  std::uint64_t reloads_applied = 0, reloads_refused = 0;
+
   ~Impl();
-  Impl(const Registry& r, const ValidatedComposition& c, RunOptions o)
-      : registry(r), comp(c), opts(std::move(o)) {}
+  Impl(const Registry& r, std::shared_ptr<const ValidatedComposition> c, RunOptions o)
+      : registry(r), comp(std::move(c)), opts(std::move(o)) {}
+  Node* make_node(const std::string& id, std::vector<std::string>& errors);
+  void wire();
+  void submit(std::function<void()> work);
+  void process_requests();
+  bool apply_reload(const std::shared_ptr<const ValidatedComposition>& next, ReloadReport& report);
   void log(LogLevel level, const std::string& text) {
     if (opts.log) {
       opts.log(level, text);
@@ -107,6 +129,8 @@ struct Node final : Context {
   std::string id;
   const BlockInfo* info = nullptr;
   const BlockDecl* decl = nullptr;
+  Params params;      // current values (live changes included)
+  bool done = false;  // a source whose input has ended
   BlockHandle handle;
   bool concurrent = false;  // stateless: messages delivered in parallel
   std::vector<std::vector<Target>> outs;
@@ -140,7 +164,7 @@ struct Node final : Context {
     return SourceStatus::done;
   }
   void unbounded_pool() {
-    if (!pool) pool = std::make_shared<BatchPool>(rt->comp.comp.max_in_flight);
+    if (!pool) pool = std::make_shared<BatchPool>(rt->comp->comp.max_in_flight);
     pool->cancel();
   }
   bool is_source() const { return info->inputs.empty(); }
@@ -153,10 +177,10 @@ struct Node final : Context {
     throw ConfigError("counter '" + std::string(name) + "' is not declared in the block's description");
   }
   std::shared_ptr<PacketBatch> new_packet_batch() override {
-    if (!pool) pool = std::make_shared<BatchPool>(rt->comp.comp.max_in_flight);
+    if (!pool) pool = std::make_shared<BatchPool>(rt->comp->comp.max_in_flight);
     return pool->acquire();
   }
-  std::size_t batch_size() const override { return rt->comp.comp.batch_size; }
+  std::size_t batch_size() const override { return rt->comp->comp.batch_size; }
   void add_timer(unsigned timer_id, std::uint64_t period_ns) override {
     if (period_ns == 0) throw ConfigError("timer period must be positive");
     if (concurrent) throw ConfigError("a stateless block cannot have timers");
@@ -169,7 +193,8 @@ struct Node final : Context {
   unsigned flow_slot() override {
     if (rt->flow_slots_used >= kFlowSlots)
       throw ConfigError("no flow state slot left: at most " + std::to_string(kFlowSlots) +
-                        " blocks of a graph can keep per-flow state");
+                        " instances of blocks with per-flow state per run (reloads included: slots are "
+                        "not reused); restart netloom to apply this composition");
     return rt->flow_slots_used++;
   }
 
@@ -292,7 +317,10 @@ unsigned port_index(const std::vector<PortSpec>& ports, const std::string& name)
 }  // namespace
 
 Runtime::Runtime(const Registry& registry, const ValidatedComposition& comp, RunOptions opts)
-    : impl_(std::make_unique<Impl>(registry, comp, std::move(opts))) {}
+    : Runtime(registry, std::make_shared<const ValidatedComposition>(comp), std::move(opts)) {}
+
+Runtime::Runtime(const Registry& registry, std::shared_ptr<const ValidatedComposition> comp, RunOptions opts)
+    : impl_(std::make_unique<Impl>(registry, std::move(comp), std::move(opts))) {}
 
 Runtime::~Runtime() {
   stop();
@@ -302,9 +330,72 @@ Runtime::~Runtime() {
   impl_->nodes.clear();  // blocks go before the graph that delivered to them
 }
 
+// One node for block `id` of the current composition: instantiated,
+// configured, with its TBB node(s). nullptr (and a line in `errors`) when the
+// block refuses its configuration.
+Node* Runtime::Impl::make_node(const std::string& id, std::vector<std::string>& errors) {
+  const auto& c = *comp;
+  auto owned = std::make_unique<Node>();
+  Node& n = *owned;
+  n.rt = this;
+  n.id = id;
+  n.info = c.infos.at(id);
+  for (const auto& b : c.comp.blocks)
+    if (b.id == id) n.decl = &b;
+  n.params = c.params.at(id);
+  n.concurrent = n.info->threading == Threading::stateless;
+  n.outs.resize(n.info->outputs.size());
+  n.in_ctr = std::make_unique<PortCounters[]>(n.info->inputs.size());
+  n.out_ctr = std::make_unique<PortCounters[]>(n.info->outputs.size());
+  for (const auto& cs : n.info->counters) n.counters.emplace_back(cs.name, std::make_unique<Counter>());
+  const std::string prefix =
+      n.decl->loc.file + ":" + std::to_string(n.decl->loc.line) + ": block '" + id + "': ";
+  const BlockType* type = registry.find(n.info->type);
+  if (type == nullptr) {
+    errors.push_back(prefix + "block type '" + n.info->type + "' is not loaded");
+    return nullptr;
+  }
+  try {
+    n.handle = registry.create(*type);
+    n.block().configure(n.params, n);
+  } catch (const std::exception& e) {
+    errors.push_back(prefix + e.what());
+    return nullptr;
+  }
+  if (!n.decl->replicas.empty() && n.decl->replicas != "1") {
+    log(LogLevel::info, "block '" + id + "': replicas=" + n.decl->replicas +
+                            " requested; sharded execution is not available yet, running one instance");
+  }
+  Node* np = &n;
+  const std::size_t concurrency = n.concurrent ? flow::unlimited : flow::serial;
+  arena->execute([&] {
+    if (n.is_source() && n.info->parallel_prepare) n.make_prepare_stage(*graph);
+    n.fnode = std::make_unique<FunctionNode>(*graph, concurrency, [np](const Envelope& e) {
+      np->deliver(e);
+      return flow::continue_msg();
+    });
+  });
+  nodes.push_back(std::move(owned));
+  by_id[id] = np;
+  return np;
+}
+
+// Output port -> input port targets, from the current composition's connections.
+void Runtime::Impl::wire() {
+  for (auto& n : nodes)
+    for (auto& targets : n->outs) targets.clear();
+  for (const auto& conn : comp->comp.connections) {
+    Node* from = by_id.at(conn.from.block);
+    Node* to = by_id.at(conn.to.block);
+    unsigned op = port_index(from->info->outputs, conn.from.port);
+    unsigned ip = port_index(to->info->inputs, conn.to.port);
+    from->outs.at(op).push_back(Target{to, ip});
+  }
+}
+
 bool Runtime::build(std::vector<std::string>& errors) {
   auto& im = *impl_;
-  const auto& c = im.comp;
+  const auto& c = *im.comp;
   int threads = im.opts.threads > 0 ? im.opts.threads : c.comp.threads;
   if (threads <= 0) {
     // auto: every core, minus one per source, since each source reads on a
@@ -316,60 +407,9 @@ bool Runtime::build(std::vector<std::string>& errors) {
   im.threads = threads;
   im.arena = std::make_unique<tbb::task_arena>(threads);
   im.arena->execute([&] { im.graph = std::make_unique<flow::graph>(); });
-
-  std::map<std::string, const BlockDecl*> decls;
-  for (const auto& b : c.comp.blocks) decls[b.id] = &b;
-
-  for (const auto& id : c.topo_order) {
-    Node& n = *im.nodes.emplace_back(std::make_unique<Node>());
-    n.rt = &im;
-    n.id = id;
-    n.info = c.infos.at(id);
-    n.decl = decls.at(id);
-    n.concurrent = n.info->threading == Threading::stateless;
-    n.outs.resize(n.info->outputs.size());
-    n.in_ctr = std::make_unique<PortCounters[]>(n.info->inputs.size());
-    n.out_ctr = std::make_unique<PortCounters[]>(n.info->outputs.size());
-    for (const auto& cs : n.info->counters) n.counters.emplace_back(cs.name, std::make_unique<Counter>());
-    im.by_id[id] = &n;
-    auto prefix = [&] {
-      return n.decl->loc.file + ":" + std::to_string(n.decl->loc.line) + ": block '" + id + "': ";
-    };
-    const BlockType* type = im.registry.find(n.info->type);
-    if (type == nullptr) {
-      errors.push_back(prefix() + "block type '" + n.info->type + "' is not loaded");
-      continue;
-    }
-    try {
-      n.handle = im.registry.create(*type);
-      n.block().configure(c.params.at(id), n);
-    } catch (const std::exception& e) {
-      errors.push_back(prefix() + e.what());
-      continue;
-    }
-    if (!n.decl->replicas.empty() && n.decl->replicas != "1") {
-      im.log(LogLevel::info, "block '" + id + "': replicas=" + n.decl->replicas +
-                                 " requested; sharded execution is not available yet, running one instance");
-    }
-    Node* np = &n;
-    const std::size_t concurrency = n.concurrent ? flow::unlimited : flow::serial;
-    im.arena->execute([&] {
-      if (n.is_source() && n.info->parallel_prepare) n.make_prepare_stage(*im.graph);
-      n.fnode = std::make_unique<FunctionNode>(*im.graph, concurrency, [np](const Envelope& e) {
-        np->deliver(e);
-        return flow::continue_msg();
-      });
-    });
-  }
+  for (const auto& id : c.topo_order) im.make_node(id, errors);
   if (!errors.empty()) return false;
-
-  for (const auto& conn : c.comp.connections) {
-    Node* from = im.by_id.at(conn.from.block);
-    Node* to = im.by_id.at(conn.to.block);
-    unsigned op = port_index(from->info->outputs, conn.from.port);
-    unsigned ip = port_index(to->info->inputs, conn.to.port);
-    from->outs.at(op).push_back(Target{to, ip});
-  }
+  im.wire();
   return true;
 }
 
@@ -377,12 +417,14 @@ bool Runtime::build(std::vector<std::string>& errors) {
 // whole graph before reading the next. No hand-off between cores and no idle
 // worker spinning for work: on a small machine this is the fastest mode, and
 // netloom's overhead over a bare read loop is just the blocks' own work.
+// Returns when every source is done, on stop, or when a control request
+// (reload, set_param) waits: the graph is drained then.
 void Runtime::run_inline(const std::vector<detail::Node*>& sources) {
   auto& im = *impl_;
   for (Node* s : sources) s->unbounded_pool();  // nothing can drain a full pool meanwhile
   im.arena->execute([&] {
     std::vector<Node*> active = sources;
-    while (!active.empty()) {
+    while (!active.empty() && !im.has_request.load(std::memory_order_relaxed)) {
       bool all_idle = true;
       for (std::size_t i = 0; i < active.size();) {
         Node* s = active[i];
@@ -390,6 +432,7 @@ void Runtime::run_inline(const std::vector<detail::Node*>& sources) {
         if (!s->stopping()) st = s->produce_guarded();
         im.graph->wait_for_all();
         if (st == SourceStatus::done) {
+          if (!s->stopping()) s->done = true;
           active.erase(active.begin() + static_cast<std::ptrdiff_t>(i));
           continue;
         }
@@ -422,9 +465,13 @@ void Runtime::run_threaded(const std::vector<detail::Node*>& sources) {
   for (Node* s : sources) {
     s->source_thread = std::thread([s, &im] {
       for (;;) {
-        if (s->stopping()) break;
+        // A waiting control request pauses the source at this batch boundary.
+        if (s->stopping() || im.has_request.load(std::memory_order_relaxed)) break;
         SourceStatus st = s->produce_guarded();
-        if (st == SourceStatus::done) break;
+        if (st == SourceStatus::done) {
+          if (!s->stopping()) s->done = true;
+          break;
+        }
         if (st == SourceStatus::idle) std::this_thread::sleep_for(std::chrono::milliseconds(1));
       }
       im.graph->release_wait();
@@ -444,18 +491,43 @@ void Runtime::run_threaded(const std::vector<detail::Node*>& sources) {
 
 std::uint64_t Runtime::run() {
   auto& im = *impl_;
-  std::vector<Node*> sources;
-  for (auto& n : im.nodes)
-    if (n->is_source()) sources.push_back(n.get());
-
-  if (im.threads == 1) {
-    run_inline(sources);
-  } else {
-    run_threaded(sources);
+  {
+    std::lock_guard exec(im.exec_mu);
+    std::lock_guard lock(im.req_mu);
+    im.running = true;
   }
+  // Generations: the sources run until they are done, stopped, or a control
+  // request waits; requests are then carried out on the drained graph and
+  // the (possibly new) sources resume.
+  for (;;) {
+    std::vector<Node*> sources;
+    for (auto& n : im.nodes)
+      if (n->is_source() && !n->done) sources.push_back(n.get());
+    if (!sources.empty() && !stopping()) {
+      if (im.threads == 1)
+        run_inline(sources);
+      else
+        run_threaded(sources);
+    }
+    if (im.has_request.load()) {
+      im.process_requests();
+      if (!stopping()) continue;
+    }
+    bool all_done = true;
+    for (auto& n : im.nodes)
+      if (n->is_source() && !n->done) all_done = false;
+    if (all_done || stopping()) break;
+  }
+  {
+    std::lock_guard exec(im.exec_mu);
+    std::lock_guard lock(im.req_mu);
+    im.running = false;
+  }
+  im.process_requests();  // requests that came in at the very end
 
   // End of stream: flush in topological order, draining after each block so
   // a block flushes only after everything upstream has reached it.
+  std::lock_guard exec(im.exec_mu);
   for (auto& n : im.nodes) {
     im.arena->execute([&] {
       try {
@@ -471,6 +543,274 @@ std::uint64_t Runtime::run() {
   return errs;
 }
 
+// ---- live control ------------------------------------------------------------
+
+void Runtime::Impl::submit(std::function<void()> work) {
+  auto r = std::make_shared<Request>();
+  r->work = std::move(work);
+  std::future<void> done = r->done.get_future();
+  {
+    // exec_mu first: run() flips `running` only while holding it, so a
+    // request is either queued for the run loop or carried out here while
+    // no run loop can start.
+    std::unique_lock exec(exec_mu);
+    std::unique_lock lock(req_mu);
+    if (!running) {
+      lock.unlock();
+      if (graph) arena->execute([&] { graph->wait_for_all(); });
+      r->work();
+      return;
+    }
+    requests.push_back(r);
+    has_request.store(true);
+  }
+  // Sources are not interrupted: a source blocked in a read (stdin, a quiet
+  // FIFO) pauses when its read returns; live captures return within their
+  // buffer timeout.
+  done.get();  // rethrows what the work threw
+}
+
+void Runtime::Impl::process_requests() {
+  std::vector<std::shared_ptr<Request>> todo;
+  {
+    std::lock_guard lock(req_mu);
+    todo.swap(requests);
+    has_request.store(false);
+  }
+  std::lock_guard exec(exec_mu);
+  for (auto& r : todo) {
+    try {
+      r->work();
+      r->done.set_value();
+    } catch (...) {
+      r->done.set_exception(std::current_exception());
+    }
+  }
+}
+
+// On the drained graph (run thread, or no run): the diff, then the swap.
+bool Runtime::Impl::apply_reload(const std::shared_ptr<const ValidatedComposition>& next,
+                                 ReloadReport& report) {
+  enum class Fate { keep, set_live, rebuild, add };
+  struct Plan {
+    std::string id;
+    Fate fate;
+    Node* old = nullptr;
+    std::vector<std::string> live;  // parameters to set in place
+  };
+  std::vector<Plan> plans;
+  for (const auto& id : next->topo_order) {
+    Plan p{id, Fate::add, nullptr, {}};
+    auto it = by_id.find(id);
+    if (it != by_id.end()) {
+      p.old = it->second;
+      const BlockInfo* info = next->infos.at(id);
+      const Params& want = next->params.at(id);
+      if (info != p.old->info) {
+        p.fate = Fate::rebuild;
+        report.lines.push_back("rebuilt '" + id + "': type " + p.old->info->type + " -> " + info->type);
+      } else if (want.all() == p.old->params.all()) {
+        p.fate = Fate::keep;
+      } else {
+        p.fate = Fate::set_live;
+        for (const auto& [name, value] : want.all()) {
+          if (p.old->params.at(name) == value) continue;
+          const ParamSpec* spec = nullptr;
+          for (const auto& ps : info->params)
+            if (ps.name == name) spec = &ps;
+          if (!spec || !spec->live) {
+            p.fate = Fate::rebuild;
+            report.lines.push_back("rebuilt '" + id + "': parameter '" + name + "' cannot change live");
+            break;
+          }
+          p.live.push_back(name);
+        }
+      }
+    }
+    plans.push_back(std::move(p));
+  }
+  std::set<std::string> next_ids(next->topo_order.begin(), next->topo_order.end());
+
+  // 1. New instances first: if one refuses its configuration, nothing changed.
+  auto old_comp = comp;
+  comp = next;
+  std::vector<std::string> errors;
+  std::map<std::string, Node*> fresh;
+  std::vector<std::unique_ptr<Node>> old_nodes;
+  old_nodes.swap(nodes);
+  auto old_by_id = by_id;
+  for (auto& p : plans) {
+    if (p.fate != Fate::rebuild && p.fate != Fate::add) continue;
+    if (Node* n = make_node(p.id, errors)) fresh[p.id] = n;
+  }
+  if (!errors.empty()) {
+    for (auto& n : nodes) n->handle.block.reset();
+    nodes.clear();  // the refused generation's nodes (nothing was delivered to them)
+    nodes.swap(old_nodes);
+    by_id = old_by_id;
+    comp = old_comp;
+    report.lines.insert(report.lines.end(), errors.begin(), errors.end());
+    report.lines.push_back("reload refused: the running graph is unchanged");
+    return false;
+  }
+
+  // 2. Live parameters of kept blocks.
+  for (auto& p : plans) {
+    if (p.fate != Fate::set_live) continue;
+    const Params& want = next->params.at(p.id);
+    for (const auto& name : p.live) {
+      try {
+        p.old->block().set_param(name, want.at(name));
+        p.old->params.set(name, want.at(name));
+        report.lines.push_back("set '" + p.id + "'." + name + " live");
+      } catch (const std::exception& e) {
+        report.lines.push_back("'" + p.id + "'." + name + " not changed: " + e.what());
+      }
+    }
+  }
+
+  // 3. Removed and replaced blocks flush through the old wiring, then go.
+  auto new_nodes = std::move(nodes);
+  nodes = std::move(old_nodes);
+  by_id = old_by_id;
+  std::vector<Node*> leaving;
+  for (auto& n : nodes) {
+    bool replaced = fresh.count(n->id) > 0;
+    if (!next_ids.count(n->id) || replaced) leaving.push_back(n.get());
+  }
+  for (Node* n : leaving) {
+    arena->execute([&] {
+      try {
+        n->block().flush(n->emit);
+      } catch (const std::exception& e) {
+        n->count_error("flush", e.what());
+      }
+      graph->wait_for_all();
+    });
+    if (!next_ids.count(n->id)) report.lines.push_back("removed '" + n->id + "' (flushed)");
+  }
+
+  // 4. The new generation: kept nodes in the new order, fresh ones added.
+  std::vector<std::unique_ptr<Node>> gen;
+  for (const auto& id : next->topo_order) {
+    if (auto f = fresh.find(id); f != fresh.end()) {
+      for (auto& n : new_nodes)
+        if (n.get() == f->second) gen.push_back(std::move(n));
+      if (!old_by_id.count(id)) report.lines.push_back("added '" + id + "'");
+      continue;
+    }
+    for (auto& n : nodes)
+      if (n && n->id == id) {
+        for (const auto& b : next->comp.blocks)
+          if (b.id == id) n->decl = &b;
+        gen.push_back(std::move(n));
+      }
+  }
+  {
+    std::unique_lock lock(graph_mu);
+    std::vector<std::unique_ptr<Node>> gone = std::move(nodes);  // destroyed below, outside readers
+    nodes = std::move(gen);
+    by_id.clear();
+    for (auto& n : nodes) by_id[n->id] = n.get();
+    wire();
+    lock.unlock();
+    gone.clear();
+  }
+  std::size_t kept = 0;
+  for (auto& p : plans) kept += p.fate == Fate::keep || p.fate == Fate::set_live;
+  report.lines.push_back("reload applied: " + std::to_string(kept) + " blocks kept, " +
+                         std::to_string(fresh.size()) + " built");
+  return true;
+}
+
+ReloadReport Runtime::reload(std::shared_ptr<const ValidatedComposition> next) {
+  auto& im = *impl_;
+  ReloadReport report;
+  im.submit([&] {
+    report.applied = im.apply_reload(next, report);
+    (report.applied ? im.reloads_applied : im.reloads_refused)++;
+  });
+  for (const auto& l : report.lines)
+    im.log(report.applied ? LogLevel::info : LogLevel::error, "reload: " + l);
+  return report;
+}
+
+bool Runtime::set_param(const std::string& block, const std::string& name, const std::string& value,
+                        std::string& error) {
+  auto& im = *impl_;
+  bool ok = false;
+  im.submit([&] {
+    auto it = im.by_id.find(block);
+    if (it == im.by_id.end()) {
+      error = "no block '" + block + "' in the running graph";
+      return;
+    }
+    Node& n = *it->second;
+    const ParamSpec* spec = nullptr;
+    for (const auto& ps : n.info->params)
+      if (ps.name == name) spec = &ps;
+    if (!spec) {
+      error = "block '" + block + "' (" + n.info->type + ") has no parameter '" + name + "'";
+      return;
+    }
+    if (!spec->live) {
+      error = "parameter '" + name + "' of block '" + block +
+              "' cannot change live (reload a composition instead)";
+      return;
+    }
+    try {
+      ParamValue v = parse_param_value(*spec, value);
+      n.block().set_param(name, v);
+      n.params.set(name, std::move(v));
+      ok = true;
+    } catch (const std::exception& e) {
+      error = e.what();
+    }
+  });
+  if (ok) im.log(LogLevel::info, "block '" + block + "': parameter '" + name + "' set to " + value);
+  return ok;
+}
+
+bool Runtime::get_param(const std::string& block, const std::string& name, std::string& value,
+                        std::string& error) const {
+  const auto& im = *impl_;
+  std::shared_lock lock(im.graph_mu);
+  auto it = im.by_id.find(block);
+  if (it == im.by_id.end()) {
+    error = "no block '" + block + "' in the running graph";
+    return false;
+  }
+  const Node& n = *it->second;
+  for (const auto& ps : n.info->params)
+    if (ps.name == name) {
+      value = format_param_value(ps, n.params.at(name));
+      return true;
+    }
+  error = "block '" + block + "' (" + n.info->type + ") has no parameter '" + name + "'";
+  return false;
+}
+
+std::string Runtime::graph_dot() const {
+  const auto& im = *impl_;
+  std::shared_lock lock(im.graph_mu);
+  std::ostringstream os;
+  os << "digraph \"" << im.comp->comp.name << "\" {\n  rankdir=LR;\n";
+  for (const auto& n : im.nodes)
+    os << "  \"" << n->id << "\" [shape=box, label=\"" << n->id << "\\n" << n->info->type << "\"];\n";
+  for (const auto& n : im.nodes)
+    for (std::size_t p = 0; p < n->outs.size(); ++p)
+      for (const auto& t : n->outs[p])
+        os << "  \"" << n->id << "\" -> \"" << t.node->id << "\" [label=\"" << n->info->outputs[p].name
+           << " -> " << t.node->info->inputs[t.port].name << "\"];\n";
+  os << "}\n";
+  return os.str();
+}
+
+std::pair<std::uint64_t, std::uint64_t> Runtime::reload_counts() const {
+  std::lock_guard lock(impl_->exec_mu);
+  return {impl_->reloads_applied, impl_->reloads_refused};
+}
+
 // Async-signal-safe (called from the SIGINT handler): an atomic store and
 // pthread_kill.
 void Runtime::stop() noexcept {
@@ -482,6 +822,7 @@ void Runtime::stop() noexcept {
 bool Runtime::stopping() const noexcept { return impl_->stop_flag.load(std::memory_order_relaxed); }
 
 std::vector<BlockStats> Runtime::stats() const {
+  std::shared_lock lock(impl_->graph_mu);
   std::vector<BlockStats> v;
   for (const auto& np : impl_->nodes) {
     const Node& n = *np;

@@ -6,6 +6,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "composition/composition.hpp"
@@ -38,9 +39,16 @@ struct BlockStats {
   std::string summary;
 };
 
+// What a reload did: applied or not, and one line per action or error.
+struct ReloadReport {
+  bool applied = false;
+  std::vector<std::string> lines;  // "kept 'trk'", "rebuilt 'logs': parameter 'dir' cannot change live", ...
+};
+
 class Runtime {
  public:
   Runtime(const Registry& registry, const ValidatedComposition& comp, RunOptions opts = {});
+  Runtime(const Registry& registry, std::shared_ptr<const ValidatedComposition> comp, RunOptions opts = {});
   ~Runtime();
   Runtime(const Runtime&) = delete;
   Runtime& operator=(const Runtime&) = delete;
@@ -57,6 +65,30 @@ class Runtime {
   bool stopping() const noexcept;
 
   std::vector<BlockStats> stats() const;
+
+  // ---- live control: callable from any thread, also while run() runs. Each
+  // call is carried out by the run loop at a batch boundary, with the graph
+  // drained and the sources paused (a live source's packets wait in the
+  // capture buffer), and returns when done.
+
+  // Replaces the running graph by `next` (validated against the same
+  // registry): blocks whose type and parameters are unchanged are kept with
+  // their state and counters; changed live parameters are set in place;
+  // other changed blocks are rebuilt; removed blocks are flushed, then
+  // destroyed; connections are rewired. When a new block cannot be
+  // configured nothing changes and the report says why.
+  ReloadReport reload(std::shared_ptr<const ValidatedComposition> next);
+  // Sets a parameter declared live on a running block. False + `error` when
+  // the block, parameter or value is wrong or the parameter is not live.
+  bool set_param(const std::string& block, const std::string& name, const std::string& value,
+                 std::string& error);
+  // A block's current parameter value as text; false + `error` if unknown.
+  bool get_param(const std::string& block, const std::string& name, std::string& value,
+                 std::string& error) const;
+  // The running graph in Graphviz DOT.
+  std::string graph_dot() const;
+  // Reloads applied / refused since the start.
+  std::pair<std::uint64_t, std::uint64_t> reload_counts() const;
 
   struct Impl;  // internal; public only so the graph nodes can reach it
 

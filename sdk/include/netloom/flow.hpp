@@ -121,7 +121,9 @@ struct FlowState {
   virtual ~FlowState() = default;
 };
 
-inline constexpr unsigned kFlowSlots = 8;
+// Slots are never reused within a run (a reload gives a rebuilt classifier a
+// fresh one), so a run can see at most this many classifier instances.
+inline constexpr unsigned kFlowSlots = 16;
 
 struct FlowContext {
   FlowRecord record;  // statistics so far; final once the flow is closed
