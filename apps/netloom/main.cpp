@@ -135,7 +135,10 @@ class Reloader {
       else
         reg_.load_dir(dir, plugin_errors);
     }
-    for (const auto& e : plugin_errors) r.lines.push_back("plugin: " + e);
+    for (const auto& e : plugin_errors) {
+      r.lines.push_back("plugin: " + e);
+      std::fprintf(stderr, "netloom: reload: plugin: %s\n", e.c_str());
+    }
     auto vc = std::make_shared<core::ValidatedComposition>();
     std::map<std::string, std::string> defines;
     parse_defines(c_.defines, defines);
