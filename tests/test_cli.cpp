@@ -276,7 +276,7 @@ TEST(Cli, EditedCompositionReloadsAndBrokenEditIsRefused) {
       "<composition name='live' threads='1' batch='16'>\n"
       "<block id='cap' type='PcapSource'><param name='files' value='" +
       demo +
-      "'/><param name='rate' value='200'/><param name='progress' value='false'/></block>\n"
+      "'/><param name='rate' value='100'/><param name='progress' value='false'/></block>\n"
       "<block id='cnt' type='PacketCounter'><param name='output' value='" +
       (d / "cnt.json") + "'/></block>\n";
   const std::string tail = "<connect from='cap.out' to='cnt.in'/>\n</composition>\n";
@@ -286,13 +286,15 @@ TEST(Cli, EditedCompositionReloadsAndBrokenEditIsRefused) {
   fs::permissions(d / "plugins", fs::perms::owner_all);
   fs::copy_file(kTestPlugins + "/good/test_blocks.so", d / "plugins/test_blocks.so");
   auto r = run({kBin, "run", d / "live.xml", "--plugin-path", d / "plugins"}, [&](pid_t pid) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    // netloom takes the file's first stamp once the graph is built: wait
+    // for that (slow under sanitizers) before the first edit.
+    std::this_thread::sleep_for(std::chrono::milliseconds(1500));
     write(d / "live.xml", base + "<block id='broken'" + tail);  // malformed XML
-    std::this_thread::sleep_for(std::chrono::milliseconds(900));
+    std::this_thread::sleep_for(std::chrono::milliseconds(1200));
     write(d / "live.xml", base + "<block id='extra' type='PacketCounter'><param name='output' value='" +
                               (d / "extra.json") + "'/></block>\n<connect from='cap.out' to='extra.in'/>\n" +
                               tail);
-    std::this_thread::sleep_for(std::chrono::milliseconds(900));
+    std::this_thread::sleep_for(std::chrono::milliseconds(1200));
     // Replace the plugin file (new inode, other size), then SIGHUP: the rescan refuses it.
     fs::remove(d / "plugins/test_blocks.so");
     fs::copy_file(kTestPlugins + "/not_a_plugin/not_a_plugin.so", d / "plugins/test_blocks.so");
