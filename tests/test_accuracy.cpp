@@ -334,14 +334,20 @@ TEST(Accuracy, TstatChainAgainstNdpiLabels) {
   };
   for (const auto& [cls, b] : reached) {
     const Score& s = score[cls];
-    if (s.flows) EXPECT_GE(double(s.hit) / double(s.flows), b.min_recall) << cls << " recall";
-    if (s.predicted) EXPECT_GE(double(s.right) / double(s.predicted), b.min_precision) << cls << " precision";
+    if (s.flows) {
+      EXPECT_GE(double(s.hit) / double(s.flows), b.min_recall) << cls << " recall";
+    }
+    if (s.predicted) {
+      EXPECT_GE(double(s.right) / double(s.predicted), b.min_precision) << cls << " precision";
+    }
   }
   for (const auto& [cls, b] : gates) {
     const Score& s = score[cls];
     ASSERT_GT(s.flows, 0u) << cls << ": no labelled flow reached the classifiers";
     EXPECT_GE(double(s.hit) / double(s.flows), b.min_recall) << cls << " recall";
-    if (s.predicted) EXPECT_GE(double(s.right) / double(s.predicted), b.min_precision) << cls << " precision";
+    if (s.predicted) {
+      EXPECT_GE(double(s.right) / double(s.predicted), b.min_precision) << cls << " precision";
+    }
   }
   EXPECT_GT(matched, 600u);
 }

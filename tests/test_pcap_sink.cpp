@@ -10,12 +10,14 @@
 #include <zlib.h>
 
 #include <algorithm>
+#include <array>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <memory>
 #include <set>
@@ -56,6 +58,9 @@ struct Seen {
   std::uint16_t linktype = 0, l3_off = 0;
   std::uint8_t ip_version = 0, l4_proto = 0, tcp_flags = 0, dir = 0;
   std::uint64_t flow = 0;  // FlowRecord::id + 1; 0: no flow
+  // The labels as the sink saw them (read right after its receive()).
+  std::uint32_t con_type = 0;
+  std::uint16_t udp_type = 0;
   bool ip() const { return ip_version != 0; }
   bool tcp() const { return flow && l4_proto == 6; }
   bool udp() const { return flow && l4_proto == 17; }
@@ -113,7 +118,11 @@ struct Pipeline {
           s.tcp_flags = p.tcp_flags;
           s.payload_len = p.payload_len;
           s.dir = p.flow_dir;
-          if (p.flow) s.flow = p.flow->record.id + 1;
+          if (p.flow) {
+            s.flow = p.flow->record.id + 1;
+            s.con_type = p.flow->record.labels.con_type;
+            s.udp_type = p.flow->record.labels.udp_type[p.flow_dir & 1];
+          }
           if (p.flow && p.l4_proto == 6 && p.l4_off + 13u < p.caplen) {
             const std::uint32_t hdr_end = p.l4_off + (p.data[p.l4_off + 12] >> 4) * 4u;
             const std::uint32_t ip_end = p.l3_off + p.ip_len;
@@ -304,9 +313,12 @@ class PcapSinkTest : public ::testing::Test {
 
   static fs::path capture(const char* name) { return test::corpus_root() / "dev" / name; }
   // Runs a whole capture through the pipeline, in batches of at most `batch`
-  // packets (the reader's 256, or split smaller).
-  static std::unique_ptr<Pipeline> run(const fs::path& cap, const Over& p, std::size_t batch = 256) {
+  // packets (the reader's 256, or split smaller). `between` is called before
+  // each batch with the number of packets fed so far (live changes).
+  static std::unique_ptr<Pipeline> run(const fs::path& cap, const Over& p, std::size_t batch = 256,
+                                       const std::function<void(Pipeline&, std::size_t)>& between = {}) {
     auto pl = std::make_unique<Pipeline>(p);
+    std::size_t fed = 0;
     test::for_each_batch(cap, [&](std::shared_ptr<PacketBatch> b) {
       for (std::size_t at = 0; at < b->packets.size(); at += batch) {
         auto part = std::make_shared<PacketBatch>();
@@ -318,6 +330,8 @@ class PcapSinkTest : public ::testing::Test {
           q = src;
           q.data = d;
         }
+        if (between) between(*pl, fed);
+        fed += part->packets.size();
         pl->feed(std::move(part));
       }
     });
@@ -357,6 +371,31 @@ Bytes udp4(const char* s, std::uint16_t sp, const char* d, std::uint16_t dp, con
   return eth(kEtherIpv4, ipv4(s, d, kIpUdp, udp(sp, dp, pl)));
 }
 
+// What a live change throws ("(no error)" when it is accepted).
+std::string live_error(Pipeline& pl, const char* name, const ParamValue& v) {
+  try {
+    pl.sink->set_param(name, v);
+  } catch (const ConfigError& e) {
+    return e.what();
+  }
+  return "(no error)";
+}
+
+std::string utc_ctime(std::uint64_t ns) {
+  std::time_t t = static_cast<std::time_t>(ns / kSec);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char b[64];
+  std::strftime(b, sizeof b, "%a %b %e %H:%M:%S %Y", &tm);
+  return b;
+}
+
+std::vector<Rec> records_of(const Pipeline& pl, std::initializer_list<std::size_t> seen_idx) {
+  std::vector<Rec> v;
+  for (std::size_t i : seen_idx) v.push_back(original(pl.seen.at(i)));
+  return v;
+}
+
 }  // namespace
 
 // ===================================================================== block
@@ -374,6 +413,12 @@ TEST(PcapSinkBlock, DescribesItself) {
                                              "udp_complete", "udp", "snap_len", "slice_win", "tcp_maxpackets",
                                              "tcp_maxbytes", "udp_maxpackets", "udp_maxbytes",
                                              "stop_dumping_mask", "gzip", "link", "nanoseconds"}));
+  std::vector<std::string> live;
+  for (const auto& p : info.params)
+    if (p.live) live.push_back(p.name);
+  EXPECT_EQ(live, (std::vector<std::string>{"ip_complete", "tcp_complete", "udp_complete", "udp",
+                                            "tcp_maxpackets", "tcp_maxbytes", "udp_maxpackets",
+                                            "udp_maxbytes", "stop_dumping_mask"}));
   std::vector<std::string> counters;
   for (const auto& c : info.counters) counters.push_back(c.name);
   EXPECT_EQ(counters, (std::vector<std::string>{"packets_dumped", "bytes_dumped", "files_opened",
@@ -943,4 +988,299 @@ TEST_F(PcapSinkTest, AnEmptyRunLeavesLogTxtAndRunsDoNotOverwriteEachOther) {
   }
   EXPECT_EQ(files_in(dir_), (std::vector<std::string>{"traces00", "traces01"}));
   EXPECT_EQ(files_in(dir_ / "traces01"), (std::vector<std::string>{"ip_complete.pcap", "log.txt"}));
+}
+
+// ================================================================ live changes
+
+TEST_F(PcapSinkTest, LiveSelectionChangesWhatIsWrittenFromTheNextBatch) {
+  const char *A = "10.0.0.1", *B = "10.0.0.2";
+  Pipeline pl(params({{"ip_complete", true}, {"utc", true}}));
+  auto pkt = [&](int i) {
+    return Frame{static_cast<std::uint64_t>(100 + i) * kSec, udp4(A, 5000, B, 6000, filler(10 + i))};
+  };
+  pl.feed(batch_of({pkt(0), pkt(1), pkt(2)}));
+  EXPECT_EQ(live_error(pl, "udp_complete", true), "(no error)");
+  EXPECT_EQ(live_error(pl, "ip_complete", false), "(no error)");
+  // Closed at once and flushed: a whole pcap file while the run goes on.
+  expect_dump(read_pcap(traces() / "ip_complete.pcap"), records_of(pl, {0, 1, 2}), "ip_complete, closed");
+  EXPECT_FALSE(fs::exists(traces() / "udp_complete.pcap"));  // opened at its first packet
+  pl.feed(batch_of({pkt(3), pkt(4)}));
+  // Back on: a new file, the first one is left whole.
+  EXPECT_EQ(live_error(pl, "ip_complete", true), "(no error)");
+  pl.feed(batch_of({pkt(5), pkt(6)}));
+
+  // Refused values change nothing.
+  EXPECT_EQ(
+      live_error(pl, "udp", std::string("dns,skype")),
+      "parameter 'udp': unknown class 'skype' (valid: unknown, rtp, rtcp, edk, kad, kadu, gnutella, "
+      "bittorrent, dc, kazaa, pplive, sopcast, tvants, okad, dns, utp, vod, ppstream, teredo, sip, dtls, "
+      "quic, mturn, sye, stun)");
+  EXPECT_EQ(live_error(pl, "udp_complete", false), "(no error)");
+  EXPECT_EQ(live_error(pl, "ip_complete", false),
+            "nothing to dump: enable ip_complete, tcp_complete or udp_complete, or list classes in 'udp'");
+  EXPECT_EQ(live_error(pl, "snap_len", std::int64_t{40}), "parameter 'snap_len' cannot change live");
+  EXPECT_EQ(live_error(pl, "gzip", true), "parameter 'gzip' cannot change live");
+  pl.feed(batch_of({pkt(7)}));
+  pl.finish();
+  EXPECT_TRUE(pl.errors.empty()) << pl.errors.front();
+
+  EXPECT_EQ(files_in(traces()), (std::vector<std::string>{"ip_complete.1.pcap", "ip_complete.pcap", "log.txt",
+                                                          "udp_complete.pcap"}));
+  expect_dump(read_pcap(traces() / "ip_complete.pcap"), records_of(pl, {0, 1, 2}), "ip_complete");
+  expect_dump(read_pcap(traces() / "ip_complete.1.pcap"), records_of(pl, {5, 6, 7}), "ip_complete.1");
+  expect_dump(read_pcap(traces() / "udp_complete.pcap"), records_of(pl, {3, 4, 5, 6}), "udp_complete");
+  EXPECT_EQ(pl.counter("files_opened"), 3u);
+  EXPECT_EQ(pl.counter("packets_dumped"), 10u);
+  EXPECT_EQ(pl.counter("write_errors"), 0u);
+  // Every dump enabled at some time, the final options, and the changes at
+  // the packet clock they came at.
+  EXPECT_EQ(slurp(traces() / "log.txt"),
+            "dump start: " + utc_ctime(100 * kSec) + "\ndump stop:  " + utc_ctime(107 * kSec) +
+                "\n---\nenabled protocols:\n---\nip_complete\nudp_complete\n---\nadditional option:\n---\n"
+                "link = original\n---\nlive changes:\n---\n" +
+                utc_ctime(102 * kSec) + ": udp_complete = true\n" + utc_ctime(102 * kSec) +
+                ": ip_complete = false\n" + utc_ctime(104 * kSec) + ": ip_complete = true\n" +
+                utc_ctime(106 * kSec) + ": udp_complete = false\n");
+}
+
+TEST_F(PcapSinkTest, LiveChangeBeforeAnyPacketAndSlicesContinueTheirNumbers) {
+  const char *A = "10.0.0.1", *B = "10.0.0.2";
+  Pipeline pl(params({{"udp_complete", true}, {"slice_win", std::int64_t(10 * kSec)}, {"utc", true}}));
+  EXPECT_EQ(live_error(pl, "ip_complete", true), "(no error)");  // before the first packet
+  auto pkt = [&](std::uint64_t t) { return Frame{t * kSec, udp4(A, 1, B, 2, filler(8))}; };
+  pl.feed(batch_of({pkt(100)}));
+  EXPECT_EQ(live_error(pl, "ip_complete", false), "(no error)");
+  pl.feed(batch_of({pkt(101)}));
+  EXPECT_EQ(live_error(pl, "ip_complete", true), "(no error)");
+  // The next slice number, its window starting at its first packet (102):
+  // 111 stays in it, 113 starts the one after.
+  pl.feed(batch_of({pkt(102), pkt(111), pkt(113)}));
+  pl.finish();
+  EXPECT_EQ(files_in(traces()),
+            (std::vector<std::string>{"ip_complete00.pcap", "ip_complete01.pcap", "ip_complete02.pcap",
+                                      "log.txt", "udp_complete00.pcap", "udp_complete01.pcap"}));
+  expect_dump(read_pcap(traces() / "ip_complete00.pcap"), records_of(pl, {0}), "ip_complete00");
+  expect_dump(read_pcap(traces() / "ip_complete01.pcap"), records_of(pl, {2, 3}), "ip_complete01");
+  expect_dump(read_pcap(traces() / "ip_complete02.pcap"), records_of(pl, {4}), "ip_complete02");
+  expect_dump(read_pcap(traces() / "udp_complete00.pcap"), records_of(pl, {0, 1, 2}), "udp_complete00");
+  expect_dump(read_pcap(traces() / "udp_complete01.pcap"), records_of(pl, {3, 4}), "udp_complete01");
+  const std::string log = slurp(traces() / "log.txt");
+  EXPECT_NE(log.find("\n---\nlive changes:\n---\nbefore the first packet: ip_complete = true\n" +
+                     utc_ctime(100 * kSec) + ": ip_complete = false\n"),
+            std::string::npos)
+      << log;
+}
+
+TEST_F(PcapSinkTest, LiveLimitsKeepPerFlowAccountingConsistent) {
+  const char *A = "10.0.0.1", *B = "10.0.0.2";
+  Pipeline pl(params({{"udp_complete", true}, {"udp_maxpackets", std::int64_t{2}}}));
+  int n = 0;
+  auto batch = [&](int count) {  // `count` more datagrams of one flow A -> B
+    std::vector<Frame> f;
+    for (int i = 0; i < count; ++i, ++n)
+      f.push_back({kSec + static_cast<std::uint64_t>(n) * 1000, udp4(A, 5000, B, 6000, filler(10))});
+    pl.feed(batch_of(f));
+  };
+  batch(3);  // 0 1 kept, 2 over the limit
+  // A new value applies to what the flow has sent so far: 3 is its 4th.
+  EXPECT_EQ(live_error(pl, "udp_maxpackets", std::int64_t{4}), "(no error)");
+  batch(3);  // 3 kept, 4 5 not
+  EXPECT_EQ(live_error(pl, "udp_maxpackets", std::int64_t{0}), "(no error)");
+  batch(2);  // no limit: 6 7
+  // Limits that start again count from the flow's next packet.
+  EXPECT_EQ(live_error(pl, "udp_maxpackets", std::int64_t{1}), "(no error)");
+  batch(2);  // 8 kept, 9 not
+  EXPECT_EQ(live_error(pl, "ip_complete", true), "(no error)");
+  EXPECT_EQ(live_error(pl, "udp_complete", false), "(no error)");
+  // A limit of a dump that is off is kept for when it is turned on.
+  EXPECT_EQ(live_error(pl, "udp_maxpackets", std::int64_t{3}), "(no error)");
+  EXPECT_EQ(pl.sctx.logs,
+            std::vector<std::string>{"parameter 'udp_maxpackets' applies to udp_complete, which is off: it "
+                                     "takes effect when udp_complete is turned on"});
+  batch(2);  // 10 11: ip_complete only
+  EXPECT_EQ(live_error(pl, "udp_complete", true), "(no error)");
+  batch(4);  // counted afresh: 12 13 14 kept, 15 not
+  pl.finish();
+  EXPECT_TRUE(pl.errors.empty()) << pl.errors.front();
+  ASSERT_EQ(pl.seen.size(), 16u);
+  expect_dump(read_pcap(traces() / "udp_complete.pcap"), records_of(pl, {0, 1, 3, 6, 7, 8}), "udp_complete");
+  expect_dump(read_pcap(traces() / "udp_complete.1.pcap"), records_of(pl, {12, 13, 14}), "udp_complete.1");
+  expect_dump(read_pcap(traces() / "ip_complete.pcap"), records_of(pl, {10, 11, 12, 13, 14, 15}),
+              "ip_complete");
+  EXPECT_EQ(pl.counter("packets_skipped_limit"), 5u);  // 2, 4, 5, 9, 15
+}
+
+TEST_F(PcapSinkTest, LiveUdpStunTakesTheFlowsOpenedWhileItIsOn) {
+  const char *A = "10.0.0.1", *B = "10.0.0.2";
+  Bytes req(20, 0);
+  req[1] = 0x01;
+  Bytes resp = req;
+  resp[0] = 0x01;
+  Pipeline pl(params({{"ip_complete", true}}));
+  pl.feed(batch_of({{kSec, udp4(A, 4000, B, 3478, req)}}));  // flow 1 starts with a request, unseen
+  // Takes a flow state slot now: nothing needed one before.
+  EXPECT_EQ(live_error(pl, "udp", std::string("stun")), "(no error)");
+  pl.feed(batch_of({{kSec + 1, udp4(B, 3478, A, 4000, resp)},     // 1: flow 1, not known as STUN
+                    {kSec + 2, udp4(A, 4001, B, 3478, req)},      // 2: flow 2 starts with a request
+                    {kSec + 3, udp4(B, 3478, A, 4001, resp)}}));  // 3
+  EXPECT_EQ(live_error(pl, "udp", std::string("dns")), "(no error)");
+  pl.feed(batch_of({{kSec + 4, udp4(A, 4001, B, 3478, filler(30))}}));  // 4: udp_stun is off
+  EXPECT_EQ(live_error(pl, "udp", std::string("stun,dns")), "(no error)");
+  pl.feed(batch_of({{kSec + 5, udp4(A, 4001, B, 3478, filler(30))},     // 5: flow 2 is still STUN
+                    {kSec + 6, udp4(A, 4000, B, 3478, filler(30))}}));  // 6: flow 1 is not
+  pl.finish();
+  EXPECT_TRUE(pl.errors.empty()) << pl.errors.front();
+  expect_dump(read_pcap(traces() / "udp_stun.pcap"), records_of(pl, {2, 3}), "udp_stun");
+  expect_dump(read_pcap(traces() / "udp_stun.1.pcap"), records_of(pl, {5}), "udp_stun.1");
+  EXPECT_EQ(files_in(traces()),
+            (std::vector<std::string>{"ip_complete.pcap", "log.txt", "udp_stun.1.pcap", "udp_stun.pcap"}));
+}
+
+TEST_F(PcapSinkTest, LiveSelectionOnACapture) {
+  NEED_CAPTURE("android.pcap");
+  std::size_t cut1 = 0, cut2 = 0;
+  auto pl =
+      run(capture("android.pcap"), params({{"ip_complete", true}}), 50, [&](Pipeline& p, std::size_t fed) {
+        if (!cut1 && fed >= 150) {
+          cut1 = p.seen.size();
+          ASSERT_EQ(live_error(p, "udp_complete", true), "(no error)");
+          ASSERT_EQ(live_error(p, "ip_complete", false), "(no error)");
+        } else if (!cut2 && fed >= 350) {
+          cut2 = p.seen.size();
+          ASSERT_EQ(live_error(p, "ip_complete", true), "(no error)");
+          ASSERT_EQ(live_error(p, "udp", std::string("dns")), "(no error)");
+        }
+      });
+  ASSERT_EQ(cut1, 150u);
+  ASSERT_GT(cut2, 350u);  // the next batch boundary (the reader's batches are 256 packets)
+  ASSERT_LT(cut2, pl->seen.size());
+  EXPECT_TRUE(pl->errors.empty()) << pl->errors.front();
+  auto pick = [&](auto pred) {
+    std::vector<Rec> v;
+    for (std::size_t i = 0; i < pl->seen.size(); ++i)
+      if (pred(pl->seen[i], i)) v.push_back(original(pl->seen[i]));
+    return v;
+  };
+  const auto ip1 = pick([&](const Seen& s, std::size_t i) { return s.ip() && i < cut1; });
+  const auto udp = pick([&](const Seen& s, std::size_t i) { return s.udp() && i >= cut1; });
+  const auto ip2 = pick([&](const Seen& s, std::size_t i) { return s.ip() && i >= cut2; });
+  const auto dns =
+      pick([&](const Seen& s, std::size_t i) { return s.udp() && s.udp_type == 19 && i >= cut2; });
+  ASSERT_FALSE(ip1.empty());
+  ASSERT_FALSE(udp.empty());
+  ASSERT_FALSE(ip2.empty());
+  ASSERT_FALSE(dns.empty()) << "no DNS in the last 150 packets of android.pcap";
+  expect_dump(read_pcap(traces() / "ip_complete.pcap"), ip1, "ip_complete");
+  expect_dump(read_pcap(traces() / "udp_complete.pcap"), udp, "udp_complete");
+  expect_dump(read_pcap(traces() / "ip_complete.1.pcap"), ip2, "ip_complete.1");
+  expect_dump(read_pcap(traces() / "udp_dns.pcap"), dns, "udp_dns");
+  EXPECT_EQ(files_in(traces()), (std::vector<std::string>{"ip_complete.1.pcap", "ip_complete.pcap", "log.txt",
+                                                          "udp_complete.pcap", "udp_dns.pcap"}));
+  EXPECT_EQ(pl->counter("packets_dumped"), ip1.size() + udp.size() + ip2.size() + dns.size());
+  RecordProperty("records", std::to_string(ip1.size()) + " ip, " + std::to_string(udp.size()) + " udp, " +
+                                std::to_string(ip2.size()) + " ip.1, " + std::to_string(dns.size()) + " dns");
+}
+
+TEST_F(PcapSinkTest, LiveTcpMaxPacketsCountsFromTheChange) {
+  NEED_CAPTURE("android.pcap");
+  const std::uint64_t n = 3;
+  std::size_t cut1 = 0, cut2 = 0;
+  auto pl =
+      run(capture("android.pcap"), params({{"tcp_complete", true}}), 50, [&](Pipeline& p, std::size_t fed) {
+        if (!cut1 && fed >= 200) {
+          cut1 = p.seen.size();
+          ASSERT_EQ(live_error(p, "tcp_maxpackets", std::int64_t(n)), "(no error)");
+        } else if (!cut2 && fed >= 400) {
+          cut2 = p.seen.size();
+          ASSERT_EQ(live_error(p, "tcp_maxpackets", std::int64_t{0}), "(no error)");
+        }
+      });
+  ASSERT_EQ(cut1, 200u);
+  ASSERT_GE(cut2, 400u);
+  ASSERT_LT(cut2, pl->seen.size());
+  const PcapFile f = read_pcap(traces() / "tcp_complete.pcap");
+  ASSERT_TRUE(f.error.empty()) << f.error;
+  // Every TCP packet before the first change and after the second; in
+  // between, each direction's first n data segments after the change (and
+  // SYN/FIN/RST always); the dump is a subsequence of the TCP packets.
+  std::size_t ri = 0, tcp_between = 0, dumped_between = 0, left_out = 0;
+  std::map<std::pair<std::uint64_t, int>, std::uint64_t> data_seen;
+  for (std::size_t i = 0; i < pl->seen.size(); ++i) {
+    const Seen& s = pl->seen[i];
+    if (!s.tcp()) continue;
+    const bool in =
+        ri < f.recs.size() && f.recs[ri].ts_ns == s.ts_ns / 1000 * 1000 && f.recs[ri].bytes == s.bytes;
+    if (i < cut1 || i >= cut2) {
+      ASSERT_TRUE(in) << "packet " << i << " is missing: no limit was active";
+    } else {
+      ++tcp_between;
+      if (s.tcp_flags & (kTcpSyn | kTcpFin | kTcpRst)) {
+        ASSERT_TRUE(in) << "SYN/FIN/RST must always be dumped";
+      }
+      if (s.tcp_data > 0) {
+        const std::uint64_t k = ++data_seen[{s.flow, int{s.dir}}];
+        ASSERT_EQ(in, k <= n) << "packet " << i << ": data segment " << k
+                              << " of its direction after the change";
+      }
+      dumped_between += in;
+      left_out += !in;
+    }
+    if (in) ++ri;
+  }
+  EXPECT_EQ(ri, f.recs.size()) << "tcp_complete holds packets that are not TCP of a flow, or out of order";
+  EXPECT_GT(left_out, 0u) << "the limit left nothing out";
+  EXPECT_GT(dumped_between, 0u);
+  EXPECT_EQ(pl->counter("packets_skipped_limit"), left_out);
+  EXPECT_EQ(pl->counter("packets_dumped"), f.recs.size());
+  EXPECT_EQ(tcp_between, dumped_between + left_out);
+  RecordProperty("between_changes", std::to_string(dumped_between) + " dumped, " + std::to_string(left_out) +
+                                        " left out of " + std::to_string(tcp_between));
+}
+
+TEST_F(PcapSinkTest, LiveStopDumpingMaskDecidesEachFlowAtItsNextPacket) {
+  NEED_CAPTURE("gnutella_B.pcap");
+  const std::uint32_t p2p = 256, unused = 1u << 18;  // a con_type bit no flow of the capture has
+  // Masks from packet 600 (batch boundaries: the capture goes in batches of 4).
+  const std::vector<std::pair<std::size_t, std::uint32_t>> plan = {
+      {600, p2p}, {1000, unused}, {1300, 0}, {1600, p2p}};
+  std::vector<std::size_t> cuts;
+  auto pl =
+      run(capture("gnutella_B.pcap"), params({{"tcp_complete", true}}), 4, [&](Pipeline& p, std::size_t fed) {
+        if (cuts.size() < plan.size() && fed >= plan[cuts.size()].first) {
+          ASSERT_EQ(live_error(p, "stop_dumping_mask", std::int64_t{plan[cuts.size()].second}), "(no error)");
+          cuts.push_back(p.seen.size());
+        }
+      });
+  ASSERT_EQ(cuts.size(), plan.size());
+  ASSERT_LT(cuts.back(), pl->seen.size());
+  // Each change decides every flow anew at its next packet: stopped while
+  // its con_type shares a bit with the mask of the moment.
+  std::map<std::uint64_t, bool> stopped;
+  std::size_t masked = 0, phase = 0;
+  std::array<std::size_t, 5> masked_in{};
+  std::vector<Rec> want;
+  for (std::size_t i = 0; i < pl->seen.size(); ++i) {
+    const Seen& s = pl->seen[i];
+    ASSERT_EQ(s.con_type & unused, 0u);
+    while (phase < cuts.size() && i >= cuts[phase]) {
+      ++phase;
+      stopped.clear();
+    }
+    if (!s.tcp()) continue;
+    const std::uint32_t mask = phase ? plan[phase - 1].second : 0;
+    stopped[s.flow] = stopped[s.flow] || (s.con_type & mask) != 0;
+    if (stopped[s.flow]) {
+      ++masked;
+      ++masked_in[phase];
+      continue;
+    }
+    want.push_back(original(s));
+  }
+  EXPECT_EQ(masked_in[0] + masked_in[2] + masked_in[3], 0u);
+  ASSERT_GT(masked_in[1], 0u) << "no P2P-typed TCP packet between packets 600 and 1000";
+  ASSERT_GT(masked_in[4], 0u) << "no P2P-typed TCP packet after packet 1600";
+  expect_dump(read_pcap(traces() / "tcp_complete.pcap"), want, "tcp_complete");
+  EXPECT_EQ(pl->counter("packets_skipped_limit"), masked);
+  RecordProperty("masked", std::to_string(masked_in[1]) + " after 600, " + std::to_string(masked_in[4]) +
+                               " after 1600, of " + std::to_string(want.size() + masked) + " TCP packets");
 }

@@ -184,6 +184,10 @@ TEST(RrdSink, DescribesItself) {
   std::set<std::string> params;
   for (const auto& p : i.params) params.insert(p.name);
   EXPECT_EQ(params, (std::set<std::string>{"dir", "config", "step"}));
+  std::set<std::string> live;
+  for (const auto& p : i.params)
+    if (p.live) live.insert(p.name);
+  EXPECT_EQ(live, (std::set<std::string>{"config"}));
 }
 
 TEST(RrdSink, WritesEveryStatisticReadBackThroughLibrrd) {
@@ -402,6 +406,71 @@ TEST(RrdSink, ConfigurationErrors) {
               "RRD directory '" + (tmp / "ro") + "' is not writable: Permission denied");
     fs::permissions(tmp / "ro", fs::perms::owner_all);
   }
+}
+
+TEST(RrdSink, LiveConfigAppliesFromTheNextWindow) {
+  TempDir tmp;
+  write_file(tmp / "a.conf", "lat avg\n");
+  write_file(tmp / "b.conf", "lat max\nip_bitrate_in idx:0\n");
+  const std::string dir = tmp / "rrd";
+  Sink s({{"dir", dir}, {"config", tmp / "a.conf"}});
+  auto last_update = [&](const char* file) { return info(dir + "/" + file)["last_update"]; };
+  auto live_error = [&](const char* name, const ParamValue& v) -> std::string {
+    try {
+      s.block->set_param(name, v);
+    } catch (const ConfigError& e) {
+      return e.what();
+    }
+    return "(no error)";
+  };
+  for (int k = 0; k < 3; ++k) s.feed(window(k));
+  EXPECT_EQ(live_error("config", tmp / "b.conf"), "(no error)");
+  EXPECT_EQ(s.ctx.logs,
+            std::vector<std::string>{"config '" + (tmp / "b.conf") +
+                                     "' applies from the next window: 2 histograms, 2 statistics"});
+  for (int k = 3; k < 5; ++k) s.feed(window(k));
+  // lat.avg is no longer listed: left as it was. The new files start at window 3.
+  EXPECT_EQ(files_in(dir), (std::set<std::string>{"lat.avg.rrd", "lat.max.rrd", "ip_bitrate_in.idx0.rrd"}));
+  EXPECT_EQ(last_update("lat.avg.rrd"), std::to_string(kT0 + 600));
+  EXPECT_EQ(last_update("lat.max.rrd"), std::to_string(kT0 + 1200));
+  EXPECT_EQ(last_update("ip_bitrate_in.idx0.rrd"), std::to_string(kT0 + 1200));
+  EXPECT_EQ(fetch(dir + "/ip_bitrate_in.idx0.rrd", kT0 + 900, kT0 + 1200)[kT0 + 1200], 5000);  // 1000 (k+1)
+  EXPECT_EQ(fetch(dir + "/lat.max.rrd", kT0 + 900, kT0 + 1200)[kT0 + 1200], 9);
+
+  // Refused: the old configuration stays.
+  write_file(tmp / "bad.conf", "lat avg\nlat2 idx:1,two\n");
+  EXPECT_EQ(live_error("config", tmp / "bad.conf"),
+            tmp / "bad.conf" + ":2: bad index 'two' in 'idx:1,two' (expected integers and 'other')");
+  EXPECT_EQ(live_error("config", tmp / "none.conf"),
+            tmp / "none.conf" + ": cannot read: No such file or directory");
+  EXPECT_EQ(live_error("step", std::int64_t(60) * std::int64_t(kNs)), "parameter 'step' cannot change live");
+  EXPECT_EQ(live_error("dir", tmp / "elsewhere"), "parameter 'dir' cannot change live");
+  s.feed(window(5));
+  EXPECT_EQ(last_update("lat.avg.rrd"), std::to_string(kT0 + 600));
+  EXPECT_EQ(last_update("lat.max.rrd"), std::to_string(kT0 + 1500));
+  EXPECT_EQ(last_update("ip_bitrate_in.idx0.rrd"), std::to_string(kT0 + 1500));
+
+  // Listed again: the existing file is updated, not re-created. The first
+  // update after a gap longer than the heartbeat (600 s) is unknown.
+  EXPECT_EQ(live_error("config", tmp / "a.conf"), "(no error)");
+  for (int k = 6; k < 8; ++k) s.feed(window(k));
+  EXPECT_EQ(last_update("lat.avg.rrd"), std::to_string(kT0 + 2100));
+  EXPECT_EQ(last_update("lat.max.rrd"), std::to_string(kT0 + 1500));
+  auto rows = fetch(dir + "/lat.avg.rrd", kT0 + 300, kT0 + 2100);
+  EXPECT_EQ(rows[kT0 + 600], 4.5);  // window 2
+  for (int k = 3; k <= 6; ++k) EXPECT_TRUE(std::isnan(rows[kT0 + 300 * k])) << "window " << k;
+  EXPECT_EQ(rows[kT0 + 2100], 12);  // window 7: 1.5 (k+1)
+
+  EXPECT_EQ(s.ctx.value("windows"), 8u);
+  EXPECT_EQ(s.ctx.value("files_created"), 3u);
+  EXPECT_EQ(s.ctx.value("values"), 3u + 3u * 2 + 2u);
+  EXPECT_EQ(s.ctx.value("rrd_errors"), 0u);
+
+  // Back to the built-in file.
+  EXPECT_EQ(live_error("config", std::string()), "(no error)");
+  EXPECT_EQ(s.ctx.logs.back().rfind("config 'rrd/rrd.conf' applies from the next window: 38 histograms, ", 0),
+            0u)
+      << s.ctx.logs.back();
 }
 
 // ---- netloom report -------------------------------------------------------------

@@ -90,6 +90,7 @@ class BayesClassifier final : public Block {
     prm_.min_dir_packets = static_cast<std::uint64_t>(p.get_int("min_dir_packets"));
     log_external_ = p.get_bool("log_external");
     slot_ = ctx.flow_slot();
+    ctx_ = &ctx;
     seen_ = &ctx.counter("flows_seen");
     classified_ = &ctx.counter("flows_classified");
     e2e_ = &ctx.counter("skype_e2e");
@@ -103,6 +104,9 @@ class BayesClassifier final : public Block {
     const auto& b = msg->as<PacketBatch>();
     std::shared_ptr<FlowBatch> records;
     std::shared_ptr<ClassificationBatch> events;
+    // Outputs nobody receives are not built (a FlowRecord is ~1.2 KB).
+    want_records_ = ctx_->output_connected(1);
+    want_events_ = ctx_->output_connected(2);
     for_each_in_stream_order(
         b, [&](const Packet& p) { on_packet(p); }, [&](const FlowEvent& e) { on_event(e, records, events); });
     emit(0, msg);
@@ -162,14 +166,14 @@ class BayesClassifier final : public Block {
       state(f, true);
       return;
     }
-    if (e.kind == FlowEvent::Kind::closed && decide(f)) {
+    if (e.kind == FlowEvent::Kind::closed && decide(f) && want_events_) {
       if (!events) events = std::make_shared<ClassificationBatch>();
       const auto pk = f.record.key.l4_proto == kTcp ? f.record.tcp[0].pkts_all + f.record.tcp[1].pkts_all
                                                     : f.record.udp[0].pkts_all + f.record.udp[1].pkts_all;
       events->events.push_back(
           make_event(f, f.record.last_ns, static_cast<std::uint32_t>(pk), -1, "BayesClassifier", "Skype"));
     }
-    if (!log_external_ && !f.record.internal[0] && !f.record.internal[1]) return;
+    if (!want_records_ || (!log_external_ && !f.record.internal[0] && !f.record.internal[1])) return;
     if (!records) records = std::make_shared<FlowBatch>();
     records->records.push_back(f.record);
     if (e.kind == FlowEvent::Kind::interim) records->records.back().end = FlowEnd::interim;
@@ -252,6 +256,8 @@ class BayesClassifier final : public Block {
   sk::Params prm_;
   bool log_external_ = false;
   unsigned slot_ = 0;
+  Context* ctx_ = nullptr;
+  bool want_records_ = true, want_events_ = true;
   Counter *seen_ = nullptr, *classified_ = nullptr, *e2e_ = nullptr, *e2o_ = nullptr, *tcp_ = nullptr,
           *late_ = nullptr, *events_emitted_ = nullptr;
 };

@@ -72,6 +72,7 @@ class Pdpi final : public Block {
     max_udp_ = static_cast<std::uint32_t>(params.get_int("max_packets"));
     max_tcp_ = static_cast<std::uint32_t>(params.get_int("max_tcp_packets"));
     slot_ = ctx.flow_slot();
+    ctx_ = &ctx;
     inspected_ = &ctx.counter("flows_inspected");
     classified_ = &ctx.counter("flows_classified");
     pkts_ = &ctx.counter("packets_scanned");
@@ -83,12 +84,16 @@ class Pdpi final : public Block {
     const auto& b = msg->as<PacketBatch>();
     std::shared_ptr<FlowBatch> records;
     std::shared_ptr<ClassificationBatch> events;
+    // Outputs nobody receives are not built (a FlowRecord is ~1.2 KB).
+    want_records_ = ctx_->output_connected(1);
+    want_events_ = ctx_->output_connected(2);
     for_each_in_stream_order(
         b, [&](const Packet& p) { inspect(p, events); },
         [&](const FlowEvent& e) {
           // A closed flow is final here: every packet of it has been seen.
           if (e.kind != FlowEvent::Kind::closed || !e.flow) return;
           e.flow->state[slot_].reset();
+          if (!want_records_) return;
           if (!records) records = std::make_shared<FlowBatch>();
           records->records.push_back(e.flow->record);
         });
@@ -146,9 +151,11 @@ class Pdpi final : public Block {
       if (s.p2p_type) l.p2p_type = s.p2p_type;
     }
     if (l.app.empty()) l.app = s.app;
-    if (!events) events = std::make_shared<ClassificationBatch>();
-    events->events.push_back(
-        make_event(*f, p.ts_ns, st.pkts[0] + st.pkts[1], udp ? static_cast<int>(d) : -1, "PDPI", s.app));
+    if (want_events_) {
+      if (!events) events = std::make_shared<ClassificationBatch>();
+      events->events.push_back(
+          make_event(*f, p.ts_ns, st.pkts[0] + st.pkts[1], udp ? static_cast<int>(d) : -1, "PDPI", s.app));
+    }
     if (!st.counted_classified) {
       st.counted_classified = true;
       classified_->add();
@@ -165,6 +172,8 @@ class Pdpi final : public Block {
   std::unique_ptr<Scanner> scanner_;
   std::uint32_t max_udp_ = 40, max_tcp_ = 50;
   unsigned slot_ = 0;
+  Context* ctx_ = nullptr;
+  bool want_records_ = true, want_events_ = true;
   Counter *inspected_ = nullptr, *classified_ = nullptr, *pkts_ = nullptr, *bytes_ = nullptr,
           *events_emitted_ = nullptr;
 };

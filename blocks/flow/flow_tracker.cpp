@@ -278,9 +278,11 @@ class FlowTracker final : public Block {
     c_.active = c("active_flows");
     ctx.add_timer(0, static_cast<std::uint64_t>(gc));
     if (interim_) ctx.add_timer(1, interim_);
+    ctx_ = &ctx;
   }
 
   void receive(unsigned, const MessagePtr& msg, Emit& emit) override {
+    want_records_ = ctx_->output_connected(1);  // a FlowRecord copy nobody receives is skipped
     auto& b = msg->as<PacketBatch>();
     const bool had_events = !b.events.empty();
     Sink sink{b.events, b.retired};
@@ -343,6 +345,7 @@ class FlowTracker final : public Block {
   }
 
   void on_timer(unsigned id, std::uint64_t now, Emit& emit) override {
+    want_records_ = ctx_->output_connected(1);
     if (now > now_) now_ = now;
     Sink sink{pending_events_, pending_retired_};
     if (id == 0) {
@@ -350,7 +353,7 @@ class FlowTracker final : public Block {
     } else if (id == 1 && interim_) {
       for (auto& l : lists_)
         for (Entry* e = l.head; e; e = e->next) {
-          if (!want_record(e->ctx.record)) continue;
+          if (!want_records_ || !want_record(e->ctx.record)) continue;
           records().records.push_back(e->ctx.record);
           records().records.back().end = FlowEnd::interim;
         }
@@ -360,6 +363,7 @@ class FlowTracker final : public Block {
   }
 
   void flush(Emit& emit) override {
+    want_records_ = ctx_->output_connected(1);
     auto b = std::make_shared<PacketBatch>();
     b->clock_ns = now_;
     for (auto& ev : pending_events_) b->events.push_back(ev);
@@ -478,9 +482,9 @@ class FlowTracker final : public Block {
       c_.udp_flows->add();
     else
       (complete ? c_.complete : c_.nocomplete)->add();
-    if (want_record(r))
-      records().records.push_back(r);
-    else
+    if (want_record(r)) {
+      if (want_records_) records().records.push_back(r);
+    } else
       c_.external->add();
     sink.events.push_back({FlowEvent::Kind::closed, at, &e->ctx});
     std::shared_ptr<Entry> owner = std::move(e->self);
@@ -655,6 +659,8 @@ class FlowTracker final : public Block {
   std::size_t max_flows_ = 1000000;
   Eviction eviction_ = Eviction::half_open_first;
   bool log_external_ = false, gc_on_new_flow_ = false, midstream_ = false;
+  Context* ctx_ = nullptr;
+  bool want_records_ = true;
   NetList nets_;
   // state
   Table table_;

@@ -1,7 +1,8 @@
 // PcapSink: Tstat's dump engine. Writes the packets it selects (all IP,
 // TCP or UDP of tracked flows, per UDP class) as pcap files through libpcap
 // into <run dir>/tracesNN/, next to the logs, with Tstat's per-flow limits,
-// stop mask, snap length and time slices. See docs/pcapdump.md.
+// stop mask, snap length and time slices. Which dumps are enabled, the
+// limits and the stop mask can change on a running graph. See docs/pcapdump.md.
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -41,9 +42,13 @@ constexpr int kDumps = kFirstClass + static_cast<int>(kUdpClasses.size());
 // Per-flow state of the dump engine (a FlowContext slot), only kept when a
 // rule needs it: the stop mask, the limits, STUN-initiated flows.
 struct DumpFlowState final : FlowState {
-  bool stopped = false;  // tcp_complete: the stop mask matched once
-  bool stun = false;     // the flow's first packet was a STUN Binding Request
-  std::uint64_t packets = 0;
+  bool stopped = false;         // tcp_complete: the stop mask matched once...
+  std::uint32_t stop_mask = 0;  // ...this mask (another mask decides anew)
+  bool fresh = false;           // created at the flow's `opened` event: its first packet is next
+  bool stun = false;            // the flow's first packet was a STUN Binding Request
+  // The limit accounting belongs to one period in which the limits were
+  // active (PcapSink::tcp_epoch_/udp_epoch_): an older one is started afresh.
+  std::uint32_t tcp_epoch = 0, udp_epoch = 0;
   std::array<TcpDir, 2> tcp{};
   std::array<UdpDir, 2> udp{};
 };
@@ -74,7 +79,11 @@ class PcapSink final : public Block {
         "file per link type, the first one seen unsuffixed, others <name>_dlt<N>.pcap); ethernet "
         "writes Tstat's zero-MAC Ethernet header and the IP packet. `snap_len` keeps that many bytes "
         "from the IP header on. `slice_win` starts a new file <name>NN.pcap whenever a packet comes "
-        "`slice_win` or more after its file's window start. See docs/pcapdump.md.";
+        "`slice_win` or more after its file's window start. The dump selection (ip_complete, tcp_complete, "
+        "udp_complete, udp), the limits and stop_dumping_mask can change on a running graph: a dump turned "
+        "off has its files closed at once, one turned on opens its file at its next packet, in the same "
+        "tracesNN, under a new name (<name>.1.pcap, .2, ...; with slice_win the next slice number) when "
+        "it had a file earlier in the run. See docs/pcapdump.md.";
     i.inputs = {in<PacketBatch>("in", "packets with Packet::flow set, after the classifiers")};
     i.params = {
         required_param("dir", ParamType::string, "output directory (created if missing)"),
@@ -83,13 +92,16 @@ class PcapSink final : public Block {
                            "tracesNN directly in `dir`")
             .one_of({"tstat", "flat"}),
         param<bool>("utc", false, "name the run directory (and log.txt times) in UTC instead of local time"),
-        param<bool>("ip_complete", false, "dump every IP packet (ip_complete.pcap)"),
-        param<bool>("tcp_complete", false, "dump the packets of tracked TCP flows (tcp_complete.pcap)"),
-        param<bool>("udp_complete", false, "dump the packets of tracked UDP flows (udp_complete.pcap)"),
+        param<bool>("ip_complete", false, "dump every IP packet (ip_complete.pcap)").live_change(),
+        param<bool>("tcp_complete", false, "dump the packets of tracked TCP flows (tcp_complete.pcap)")
+            .live_change(),
+        param<bool>("udp_complete", false, "dump the packets of tracked UDP flows (udp_complete.pcap)")
+            .live_change(),
         param<std::string>("udp", "",
                            "comma list of UDP classes, one file udp_<class>.pcap each: unknown, rtp, rtcp, "
                            "edk, kad, kadu, gnutella, bittorrent, dc, kazaa, pplive, sopcast, tvants, okad, "
-                           "dns, utp, vod, ppstream, teredo, sip, dtls, quic, mturn, sye, stun"),
+                           "dns, utp, vod, ppstream, teredo, sip, dtls, quic, mturn, sye, stun")
+            .live_change(),
         param<int>("snap_len", 0, "bytes kept from the (analysed) IP header on; 0: the whole packet")
             .range(0, kMaxCaplen),
         duration("slice_win", "0",
@@ -98,17 +110,22 @@ class PcapSink final : public Block {
             .range(0, 366.0 * 86400),
         param<std::int64_t>("tcp_maxpackets", 0,
                             "tcp_complete: data segments dumped per flow direction (0: no limit)")
-            .range(0, 1e9),
+            .range(0, 1e9)
+            .live_change(),
         size("tcp_maxbytes", "0", "tcp_complete: stream bytes dumped per flow direction (0: no limit)")
-            .range(0, 2147483647.0),
+            .range(0, 2147483647.0)
+            .live_change(),
         param<std::int64_t>("udp_maxpackets", 0,
                             "udp_complete: packets dumped per flow direction (0: no limit)")
-            .range(0, 1e9),
+            .range(0, 1e9)
+            .live_change(),
         size("udp_maxbytes", "0", "udp_complete: payload bytes dumped per flow direction (0: no limit)")
-            .range(0, 1099511627776.0),
+            .range(0, 1099511627776.0)
+            .live_change(),
         param<int>("stop_dumping_mask", 0,
                    "tcp_complete: stop dumping a flow once its con_type shares a bit with this mask")
-            .range(0, 524287),
+            .range(0, 524287)
+            .live_change(),
         param<bool>("gzip", false, "write <name>.pcap.gz through zlib"),
         param<std::string>("link", "original",
                            "original: the captured frame and its link type; ethernet: Tstat's bogus "
@@ -145,6 +162,7 @@ class PcapSink final : public Block {
   }
 
   void configure(const Params& p, Context& ctx) override {
+    ctx_ = &ctx;
     dir_ = p.get_string("dir");
     if (dir_.empty()) throw ConfigError("parameter 'dir' must not be empty");
     flat_ = p.get_string("layout") == "flat";
@@ -158,10 +176,8 @@ class PcapSink final : public Block {
     for (std::size_t c = 0; c < kUdpClasses.size(); ++c)
       dumps_[kFirstClass + c].name = "udp_" + std::string(kUdpClasses[c]);
     for (int c : parse_udp_classes(p.get_string("udp"))) dumps_[kFirstClass + c].enabled = true;
-    any_class_ = false;
-    for (std::size_t c = 0; c < kUdpClasses.size(); ++c)
-      if (c != kStunClass && dumps_[kFirstClass + c].enabled) any_class_ = true;
-    stun_ = dumps_[kFirstClass + kStunClass].enabled;
+    derive_flags();
+    for (auto& d : dumps_) d.ever = d.enabled;
 
     snap_ = static_cast<std::uint32_t>(p.get_int("snap_len"));
     slice_ns_ = static_cast<std::uint64_t>(p.get_duration_ns("slice_win"));
@@ -174,11 +190,7 @@ class PcapSink final : public Block {
     ethernet_ = p.get_string("link") == "ethernet";
     nano_ = p.get_bool("nanoseconds");
 
-    bool any = false;
-    for (const auto& d : dumps_) any = any || d.enabled;
-    if (!any)
-      throw ConfigError(
-          "nothing to dump: enable ip_complete, tcp_complete or udp_complete, or list classes in 'udp'");
+    check_something_enabled(selection());
     if (slice_ns_ && slice_ns_ < kNsPerSec)
       throw ConfigError("parameter 'slice_win' must be 0 (one file) or at least 1s");
     const bool tcp_on = dumps_[kTcpComplete].enabled, udp_on = dumps_[kUdpComplete].enabled;
@@ -206,9 +218,45 @@ class PcapSink final : public Block {
     if (::access(dir_.c_str(), W_OK | X_OK) != 0)
       throw ConfigError("parameter 'dir': cannot write in '" + dir_ + "': " + std::strerror(errno));
 
-    if ((tcp_on && (tcp_lim_.any() || stop_mask_)) || (udp_on && udp_lim_.any()) || stun_) {
-      slot_ = static_cast<int>(ctx.flow_slot());
+    if (needs_flow_state(selection())) slot_ = static_cast<int>(ctx.flow_slot());
+  }
+
+  // Live changes (the runtime calls this between batches, nothing else
+  // running in the block). Validated on a copy: an error leaves everything
+  // as it was. A dump turned off is closed now; one turned on opens at its
+  // next packet.
+  void set_param(std::string_view name, const ParamValue& value) override {
+    Selection next = selection();
+    std::string text;  // the value, for log.txt
+    if (name == "ip_complete" || name == "tcp_complete" || name == "udp_complete") {
+      const int id = name == "ip_complete"    ? kIpComplete
+                     : name == "tcp_complete" ? kTcpComplete
+                                              : kUdpComplete;
+      next.on[id] = std::get<bool>(value);
+      text = next.on[id] ? "true" : "false";
+    } else if (name == "udp") {
+      text = std::get<std::string>(value);
+      const std::vector<int> classes = parse_udp_classes(text);
+      for (std::size_t c = 0; c < kUdpClasses.size(); ++c) next.on[kFirstClass + c] = false;
+      for (int c : classes) next.on[kFirstClass + c] = true;
+    } else if (name == "tcp_maxpackets" || name == "tcp_maxbytes" || name == "udp_maxpackets" ||
+               name == "udp_maxbytes") {
+      const auto v = static_cast<std::uint64_t>(std::get<std::int64_t>(value));
+      Limits& l = name.starts_with("tcp") ? next.tcp : next.udp;
+      (name.ends_with("packets") ? l.max_packets : l.max_bytes) = v;
+      text = std::to_string(v);
+    } else if (name == "stop_dumping_mask") {
+      next.stop_mask = static_cast<std::uint32_t>(std::get<std::int64_t>(value));
+      text = std::to_string(next.stop_mask);
+    } else {
+      Block::set_param(name, value);
+      return;
     }
+    check_something_enabled(next);
+    if (needs_flow_state(next) && slot_ < 0) slot_ = static_cast<int>(ctx_->flow_slot());
+    apply(next);
+    changes_.push_back({now_, std::string(name), text});
+    warn_dormant_limits(name);
   }
 
   void receive(unsigned, const MessagePtr& msg, Emit&) override {
@@ -219,7 +267,15 @@ class PcapSink final : public Block {
     for_each_in_stream_order(
         b, [&](const Packet& p) { on_packet(p); },
         [&](const FlowEvent& e) {
-          if (slot_ >= 0 && e.kind == FlowEvent::Kind::closed && e.flow) e.flow->state[slot_].reset();
+          if (slot_ < 0 || !e.flow) return;
+          if (e.kind == FlowEvent::Kind::closed) {
+            e.flow->state[slot_].reset();
+          } else if (e.kind == FlowEvent::Kind::opened && stun_ && e.flow->record.key.l4_proto == kUdp) {
+            // The flow's first packet comes next: only then can it be told STUN-initiated.
+            auto st = std::make_unique<DumpFlowState>();
+            st->fresh = true;
+            e.flow->state[slot_] = std::move(st);
+          }
         });
     if (!first_error_.empty()) throw InputError(first_error_);
   }
@@ -260,15 +316,114 @@ class PcapSink final : public Block {
     DumpFile file;
     bool started = false, failed = false;
     std::uint64_t win_start = 0;
-    unsigned seq = 0;  // slice number
+    unsigned seq = 0;   // slice number
+    unsigned part = 0;  // times the dump was turned off after this stream had a file (no slices)
     std::uint16_t linktype = 0;
   };
   struct Dump {
     std::string name;
     bool enabled = false;
+    bool ever = false;                       // enabled at some time in the run (log.txt)
     Stream primary;                          // `ethernet`, or the run's first link type
     std::map<std::uint16_t, Stream> others;  // further link types (`original`)
   };
+
+  // What can change live, as one value to validate before committing.
+  struct Selection {
+    std::array<bool, kDumps> on{};
+    Limits tcp, udp;
+    std::uint32_t stop_mask = 0;
+  };
+  struct Change {
+    std::uint64_t clock_ns;
+    std::string name, value;
+  };
+
+  Selection selection() const {
+    Selection s;
+    for (int i = 0; i < kDumps; ++i) s.on[i] = dumps_[i].enabled;
+    s.tcp = tcp_lim_;
+    s.udp = udp_lim_;
+    s.stop_mask = stop_mask_;
+    return s;
+  }
+  static void check_something_enabled(const Selection& s) {
+    if (std::find(s.on.begin(), s.on.end(), true) == s.on.end())
+      throw ConfigError(
+          "nothing to dump: enable ip_complete, tcp_complete or udp_complete, or list classes in 'udp'");
+  }
+  static bool tcp_accounting(const Selection& s) { return s.on[kTcpComplete] && s.tcp.any(); }
+  static bool udp_accounting(const Selection& s) { return s.on[kUdpComplete] && s.udp.any(); }
+  static bool needs_flow_state(const Selection& s) {
+    return tcp_accounting(s) || (s.on[kTcpComplete] && s.stop_mask) || udp_accounting(s) ||
+           s.on[kFirstClass + kStunClass];
+  }
+  void derive_flags() {
+    any_class_ = false;
+    for (std::size_t c = 0; c < kUdpClasses.size(); ++c)
+      if (c != kStunClass && dumps_[kFirstClass + c].enabled) any_class_ = true;
+    stun_ = dumps_[kFirstClass + kStunClass].enabled;
+  }
+
+  void apply(const Selection& next) {
+    const Selection prev = selection();
+    // Limits that start to count (again) count from the next packet of each
+    // flow: a flow under way is treated like one whose start was not seen.
+    if (!tcp_accounting(prev) && tcp_accounting(next)) ++tcp_epoch_;
+    if (!udp_accounting(prev) && udp_accounting(next)) ++udp_epoch_;
+    for (int i = 0; i < kDumps; ++i) {
+      Dump& d = dumps_[i];
+      if (d.enabled && !next.on[i]) close_dump(d);
+      d.enabled = next.on[i];
+      d.ever = d.ever || d.enabled;
+    }
+    tcp_lim_ = next.tcp;
+    udp_lim_ = next.udp;
+    stop_mask_ = next.stop_mask;
+    derive_flags();
+  }
+
+  // Closes a dump's files (flushed: valid pcap files). When it is turned on
+  // again its streams open new files rather than truncate these: the next
+  // part (<name>.1.pcap) or, with slices, the next slice number.
+  void close_dump(Dump& d) {
+    for (Stream* s : streams_of(d)) {
+      if (s->file.is_open()) {
+        try {
+          s->file.close();
+        } catch (const InputError& e) {
+          c_.errors->add();
+          ctx_->log(LogLevel::error, e.what());
+        }
+      }
+      if (!s->started) continue;
+      s->started = false;
+      s->failed = false;
+      if (slice_ns_)
+        ++s->seq;
+      else
+        ++s->part;
+    }
+  }
+  static std::vector<Stream*> streams_of(Dump& d) {
+    std::vector<Stream*> v{&d.primary};
+    for (auto& [lt, s] : d.others) v.push_back(&s);
+    return v;
+  }
+
+  // A limit set while its dump is off is kept for when the dump is turned on
+  // (refusing it would make the order of a reload's changes matter).
+  void warn_dormant_limits(std::string_view name) {
+    const bool tcp = name.starts_with("tcp_max") || name == "stop_dumping_mask";
+    const bool udp = name.starts_with("udp_max");
+    if (!tcp && !udp) return;
+    const int id = tcp ? kTcpComplete : kUdpComplete;
+    const bool set = name == "stop_dumping_mask" ? stop_mask_ != 0 : tcp ? tcp_lim_.any() : udp_lim_.any();
+    if (set && !dumps_[id].enabled)
+      ctx_->log(LogLevel::warning, "parameter '" + std::string(name) + "' applies to " + dumps_[id].name +
+                                       ", which is off: it takes effect when " + dumps_[id].name +
+                                       " is turned on");
+  }
 
   void note_error(const std::string& m) {
     if (first_error_.empty()) first_error_ = m;
@@ -329,22 +484,33 @@ class PcapSink final : public Block {
       on_udp(p);
   }
 
-  DumpFlowState* state_of(const Packet& p) {
+  // The flow's state; created when `create` (a rule needs it now), else
+  // only returned if it exists.
+  DumpFlowState* state_of(const Packet& p, bool create) {
     if (slot_ < 0) return nullptr;
     auto& s = p.flow->state[slot_];
-    if (!s) s = std::make_unique<DumpFlowState>();
+    if (!s && create) s = std::make_unique<DumpFlowState>();
     return static_cast<DumpFlowState*>(s.get());
   }
 
   void on_tcp(const Packet& p) {
     if (!dumps_[kTcpComplete].enabled) return;
-    DumpFlowState* st = state_of(p);
-    if (st && stop_mask_ && !st->stopped) {
+    const bool account = tcp_lim_.any();
+    DumpFlowState* st = account || stop_mask_ ? state_of(p, true) : nullptr;
+    if (st && stop_mask_) {
+      if (st->stop_mask != stop_mask_) {  // the mask changed live: decide anew
+        st->stop_mask = stop_mask_;
+        st->stopped = false;
+      }
       const std::uint32_t con = p.flow->record.labels.con_type;
-      if (con != 0 && (con & stop_mask_) != 0) st->stopped = true;
+      if (!st->stopped && con != 0 && (con & stop_mask_) != 0) st->stopped = true;
     }
     bool keep = true;
-    if (st && tcp_lim_.any()) {
+    if (st && account) {
+      if (st->tcp_epoch != tcp_epoch_) {
+        st->tcp_epoch = tcp_epoch_;
+        st->tcp = {};
+      }
       const std::uint32_t th = p.l4_off;
       if (th + 20 <= p.caplen) {
         const std::uint8_t* t = p.data + th;
@@ -359,7 +525,7 @@ class PcapSink final : public Block {
         keep = tcp_keep(st->tcp[d], st->tcp[1 - d], s, tcp_lim_);
       }
     }
-    if (st && st->stopped) keep = false;
+    if (st && stop_mask_ && st->stopped) keep = false;
     if (keep)
       write(kTcpComplete, p);
     else
@@ -367,22 +533,26 @@ class PcapSink final : public Block {
   }
 
   void on_udp(const Packet& p) {
-    DumpFlowState* st = state_of(p);
-    if (st) ++st->packets;
+    const bool account = dumps_[kUdpComplete].enabled && udp_lim_.any();
+    DumpFlowState* st = state_of(p, account);
+    const bool first = st && st->fresh;
+    if (st) st->fresh = false;
     const unsigned d = p.flow_dir & 1u;
     if (any_class_) {
       const int c = udp_class_of(p.flow->record.labels.udp_type[d]);
       if (c >= 0 && dumps_[kFirstClass + c].enabled) write(kFirstClass + c, p);
     }
-    if (stun_) {
-      if (st->packets == 1 && p.payload_off != kNoOffset &&
-          is_stun_binding_request(p.payload(), p.payload_len))
-        st->stun = true;
-      if (st->stun) write(kFirstClass + kStunClass, p);
-    }
+    // Flows opened while udp_stun was off have no fresh state: never STUN.
+    if (first && p.payload_off != kNoOffset && is_stun_binding_request(p.payload(), p.payload_len))
+      st->stun = true;
+    if (stun_ && st && st->stun) write(kFirstClass + kStunClass, p);
     if (!dumps_[kUdpComplete].enabled) return;
     bool keep = true;
-    if (udp_lim_.any()) {
+    if (account) {
+      if (st->udp_epoch != udp_epoch_) {
+        st->udp_epoch = udp_epoch_;
+        st->udp = {};
+      }
       const std::uint32_t at = p.l4_off + 4u;
       const std::uint16_t ulen = at + 2 <= p.caplen ? rd16(p.data + at) : 8;
       keep = udp_keep(st->udp[d], ulen >= 8 ? ulen - 8u : 0u, udp_lim_);
@@ -409,6 +579,8 @@ class PcapSink final : public Block {
       char b[16];
       std::snprintf(b, sizeof b, "%02u", s.seq);  // Tstat: %02d below 100, %d above
       n += b;
+    } else if (s.part) {
+      n += "." + std::to_string(s.part);
     }
     if (&s != &d.primary) n += "_dlt" + std::to_string(s.linktype);
     n += gzip_ ? ".pcap.gz" : ".pcap";
@@ -527,11 +699,12 @@ class PcapSink final : public Block {
     }
     s += "---\nenabled protocols:\n---\n";
     // Tstat's order: UDP classes by type code, then the aggregates, udp_stun last.
+    // (every dump enabled at some time in the run: each file here is explained)
     for (std::size_t c = 0; c + 1 < kUdpClasses.size(); ++c)
-      if (dumps_[kFirstClass + c].enabled) s += dumps_[kFirstClass + c].name + "\n";
+      if (dumps_[kFirstClass + c].ever) s += dumps_[kFirstClass + c].name + "\n";
     for (int id : {kIpComplete, kUdpComplete, kTcpComplete})
-      if (dumps_[id].enabled) s += dumps_[id].name + "\n";
-    if (stun_) s += dumps_[kFirstClass + kStunClass].name + "\n";
+      if (dumps_[id].ever) s += dumps_[id].name + "\n";
+    if (dumps_[kFirstClass + kStunClass].ever) s += dumps_[kFirstClass + kStunClass].name + "\n";
     s += "---\nadditional option:\n---\n";
     auto opt = [&](const char* k, std::uint64_t v) {
       if (v) s += std::string(k) + " = " + std::to_string(v) + "\n";
@@ -553,6 +726,13 @@ class PcapSink final : public Block {
     }
     s += std::string("link = ") + (ethernet_ ? "ethernet" : "original") + "\n";
     if (gzip_) s += "gzip = 1\n";
+    if (!changes_.empty()) {
+      // netloom's addition: the live changes, at the packet clock they came at.
+      s += "---\nlive changes:\n---\n";
+      for (const Change& c : changes_)
+        s += (c.clock_ns ? when(c.clock_ns) : std::string("before the first packet")) + ": " + c.name +
+             " = " + c.value + "\n";
+    }
 
     const std::string path = (traces_ / "log.txt").string();
     std::FILE* f = std::fopen(path.c_str(), "w");
@@ -566,6 +746,7 @@ class PcapSink final : public Block {
   struct {
     Counter *packets, *bytes, *files, *skipped, *not_ip, *untracked, *errors;
   } c_{};
+  Context* ctx_ = nullptr;
   // parameters
   std::string dir_;
   bool flat_ = false, utc_ = false, gzip_ = false, ethernet_ = false, nano_ = false;
@@ -574,6 +755,8 @@ class PcapSink final : public Block {
   std::uint64_t slice_ns_ = 0;
   Limits tcp_lim_, udp_lim_;
   int slot_ = -1;
+  std::uint32_t tcp_epoch_ = 0, udp_epoch_ = 0;  // see DumpFlowState
+  std::vector<Change> changes_;
   // state
   std::array<Dump, kDumps> dumps_;
   fs::path traces_;

@@ -1,7 +1,8 @@
 // RRDSink: Tstat's RRD output (spec §9). At the end of every histogram
 // window, the statistics rrd.conf asks for are computed from the window's
 // histograms and written, one value per file, to <dir>/<hist>.<stat>.rrd
-// with librrd (created at their first update). See docs/rrd.md.
+// with librrd (created at their first update). `config` may change on a
+// running graph: the new rrd.conf applies from the next window. See docs/rrd.md.
 #include <unistd.h>
 
 #include <cerrno>
@@ -43,12 +44,17 @@ class RrdSink final : public Block {
         "source named after the histogram (cut to 19 characters), heartbeat 2*step, AVERAGE archives of "
         "1x600, 6x700, 24x775 and 288x797 steps. Unknown values (no samples) are written as U. Unlike "
         "Tstat, `hit` files are created; librrd errors are counted and logged, not fatal. A histogram "
-        "that rrd.conf lists but a window lacks is counted and logged once. See docs/rrd.md.";
+        "that rrd.conf lists but a window lacks is counted and logged once. `config` can change on a running "
+        "graph: the new file is parsed at once (an error keeps the old configuration) and applies from the "
+        "next window; files of histograms or statistics no longer listed are left as they are (no longer "
+        "updated), newly listed ones are created at their first update. See docs/rrd.md.";
     i.inputs = {in<HistogramWindow>("in", "histogram windows (HistogramSink.windows)")};
     i.params = {
         required_param("dir", ParamType::string, "directory of the .rrd files (created if missing)"),
         param<std::string>("config", "",
-                           "rrd.conf (Tstat syntax); empty: the built-in blocks/sinks/rrd/rrd.conf"),
+                           "rrd.conf (Tstat syntax); empty: the built-in blocks/sinks/rrd/rrd.conf. Live: "
+                           "applies from the next window")
+            .live_change(),
         duration("step", "300s",
                  "RRD step, whole seconds: the histogram window length (Tstat: 300 s); "
                  "heartbeat is twice this")
@@ -71,14 +77,14 @@ class RrdSink final : public Block {
 
   void configure(const Params& p, Context& ctx) override {
     ctx_ = &ctx;
-    const std::string& file = p.get_string("config");
-    conf_ = file.empty() ? parse_conf(kBuiltinConf, kBuiltinName) : load_conf(file);
+    conf_ = read_conf(p.get_string("config"));
     const std::int64_t step_ns = p.get_duration_ns("step");
     if (step_ns % kNsPerSec != 0)
       throw ConfigError("step must be whole seconds (RRD steps are), not " + std::to_string(step_ns) + " ns");
     step_ = static_cast<unsigned long>(step_ns / kNsPerSec);
 
-    const std::string& dir = p.get_string("dir");
+    dir_ = p.get_string("dir");
+    const std::string& dir = dir_;
     if (dir.empty()) throw ConfigError("dir is empty");
     std::error_code ec;
     fs::create_directories(dir, ec);
@@ -89,13 +95,7 @@ class RrdSink final : public Block {
       throw ConfigError("RRD directory '" + dir +
                         "' is not writable: " + std::generic_category().message(errno));
 
-    lines_.clear();
-    for (const HistogramConf& h : conf_.histograms) {
-      Line l{&h, ds_name(h.histogram), {}, false, false, std::vector<bool>(h.stats.size(), false)};
-      for (const Stat& s : h.stats)
-        l.files.push_back({(fs::path(dir) / (h.histogram + "." + s.name + ".rrd")).string()});
-      lines_.push_back(std::move(l));
-    }
+    make_lines();
     windows_ = &ctx.counter("windows");
     windows_skipped_ = &ctx.counter("windows_skipped");
     values_ = &ctx.counter("values");
@@ -138,6 +138,24 @@ class RrdSink final : public Block {
     last_t_ = t;
   }
 
+  // Runs between two messages, i.e. between two windows (the runtime drains
+  // the graph first): the next window is the first written with the new file.
+  // A parse error throws before anything changes.
+  void set_param(std::string_view name, const ParamValue& value) override {
+    if (name != "config") {
+      Block::set_param(name, value);
+      return;
+    }
+    Conf next = read_conf(std::get<std::string>(value));
+    std::size_t stats = 0;
+    for (const HistogramConf& h : next.histograms) stats += h.stats.size();
+    conf_ = std::move(next);
+    make_lines();  // fresh `said` flags: each configuration reports its own problems once
+    ctx_->log(LogLevel::info, "config '" + conf_.source + "' applies from the next window: " +
+                                  std::to_string(conf_.histograms.size()) + " histograms, " +
+                                  std::to_string(stats) + " statistics");
+  }
+
   std::string summary() const override {
     return std::to_string(windows_->value()) + " windows: " + std::to_string(values_->value()) +
            " values written, " + std::to_string(created_->value()) + " files created, " +
@@ -156,6 +174,23 @@ class RrdSink final : public Block {
     bool said_missing = false, said_layout = false;
     std::vector<bool> said_skip;
   };
+
+  static Conf read_conf(const std::string& file) {
+    return file.empty() ? parse_conf(kBuiltinConf, kBuiltinName) : load_conf(file);
+  }
+
+  // One Line per rrd.conf histogram, pointing into conf_ (rebuilt with it).
+  // A file found on disk (an earlier configuration's, or an earlier run's)
+  // is updated, a missing one created at its first value.
+  void make_lines() {
+    lines_.clear();
+    for (const HistogramConf& h : conf_.histograms) {
+      Line l{&h, ds_name(h.histogram), {}, false, false, std::vector<bool>(h.stats.size(), false)};
+      for (const Stat& s : h.stats)
+        l.files.push_back({(fs::path(dir_) / (h.histogram + "." + s.name + ".rrd")).string()});
+      lines_.push_back(std::move(l));
+    }
+  }
 
   void write(Line& l, const HistogramData& h, std::time_t t) {
     if (std::string why = layout_error(h); !why.empty()) {
@@ -230,6 +265,7 @@ class RrdSink final : public Block {
   }
 
   Context* ctx_ = nullptr;
+  std::string dir_;
   Conf conf_;
   std::vector<Line> lines_;
   unsigned long step_ = 300;

@@ -190,6 +190,7 @@ struct Node final : Context {
     rt->log(level, "block '" + id + "': " + std::string(text));
   }
   bool stopping() const override { return rt->stop_flag.load(std::memory_order_relaxed); }
+  bool output_connected(unsigned port) const override { return port < outs.size() && !outs[port].empty(); }
   unsigned flow_slot() override {
     if (rt->flow_slots_used >= kFlowSlots)
       throw ConfigError("no flow state slot left: at most " + std::to_string(kFlowSlots) +

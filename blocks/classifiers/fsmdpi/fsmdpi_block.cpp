@@ -72,6 +72,7 @@ class Fsmdpi final : public Block {
     cfg_.max_packets = static_cast<std::uint32_t>(tcp);
     cfg_.max_udp_packets = static_cast<std::uint32_t>(udp);
     slot_ = ctx.flow_slot();
+    ctx_ = &ctx;
     inspected_ = &ctx.counter("flows_inspected");
     classified_ = &ctx.counter("flows_classified");
     overflows_ = &ctx.counter("tls_buffer_overflows");
@@ -81,6 +82,7 @@ class Fsmdpi final : public Block {
   void receive(unsigned, const MessagePtr& msg, Emit& emit) override {
     const auto& b = msg->as<PacketBatch>();
     std::shared_ptr<ClassificationBatch> events;
+    want_events_ = ctx_->output_connected(1);  // no events built for nobody
     for_each_in_stream_order(
         b, [&](const Packet& p) { inspect(p, events); },
         [&](const FlowEvent& e) {
@@ -167,12 +169,15 @@ class Fsmdpi final : public Block {
 
   void report(std::shared_ptr<ClassificationBatch>& events, const FlowContext& f, std::uint64_t ts,
               std::uint32_t packets, int dir, std::string_view label) {
+    if (!want_events_) return;
     if (!events) events = std::make_shared<ClassificationBatch>();
     events->events.push_back(make_event(f, ts, packets, dir, "FSMDPI", std::string(label)));
   }
 
   Config cfg_;
   unsigned slot_ = 0;
+  Context* ctx_ = nullptr;
+  bool want_events_ = true;
   Counter *inspected_ = nullptr, *classified_ = nullptr, *overflows_ = nullptr, *events_emitted_ = nullptr;
 };
 

@@ -121,6 +121,13 @@ class Context {
   // A FlowContext::state slot of this block's own (0..kFlowSlots-1), unique
   // among the blocks of the running graph. Throws ConfigError when all are taken.
   virtual unsigned flow_slot() = 0;
+  // Whether output `port` feeds anything in the running graph now. A block
+  // may skip building a message nobody receives (records, events); ask per
+  // message, since a reload can connect or disconnect a port.
+  virtual bool output_connected(unsigned port) const {
+    (void)port;
+    return true;
+  }
 };
 
 enum class SourceStatus {
