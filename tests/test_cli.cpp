@@ -266,9 +266,9 @@ TEST(Cli, TstatCompositionLogsClassifierCodes) {
 }
 
 // Hot reload through the command: an edited file with a syntax error is
-// refused (the running graph goes on), a valid edit adds a counting sink,
-// SIGHUP reloads too, and a plugin path rescan refuses a plugin file that
-// changed on disk.
+// refused (the running graph goes on), a valid edit adds a counting sink and
+// a block of a plugin dropped into the plugin path mid-run, SIGHUP reloads
+// too, and a plugin path rescan refuses a plugin file that changed on disk.
 TEST(Cli, EditedCompositionReloadsAndBrokenEditIsRefused) {
   TempDir d;
   const std::string demo = std::string(NETLOOM_SOURCE_ROOT) + "/data/demo.pcap";
@@ -281,19 +281,21 @@ TEST(Cli, EditedCompositionReloadsAndBrokenEditIsRefused) {
       (d / "cnt.json") + "'/></block>\n";
   const std::string tail = "<connect from='cap.out' to='cnt.in'/>\n</composition>\n";
   write(d / "live.xml", base + tail);
-  // A plugin directory of our own holding a copy of a plugin, to replace later.
+  // A plugin directory of our own, empty at the start: a plugin dropped into
+  // it mid-run becomes usable by the next reload.
   fs::create_directories(d / "plugins");
   fs::permissions(d / "plugins", fs::perms::owner_all);
-  fs::copy_file(kTestPlugins + "/good/test_blocks.so", d / "plugins/test_blocks.so");
   auto r = run({kBin, "run", d / "live.xml", "--plugin-path", d / "plugins"}, [&](pid_t pid) {
     // netloom takes the file's first stamp once the graph is built: wait
     // for that (slow under sanitizers) before the first edit.
     std::this_thread::sleep_for(std::chrono::milliseconds(1500));
     write(d / "live.xml", base + "<block id='broken'" + tail);  // malformed XML
     std::this_thread::sleep_for(std::chrono::milliseconds(1200));
+    fs::copy_file(kTestPlugins + "/good/test_blocks.so", d / "plugins/test_blocks.so");
     write(d / "live.xml", base + "<block id='extra' type='PacketCounter'><param name='output' value='" +
                               (d / "extra.json") + "'/></block>\n<connect from='cap.out' to='extra.in'/>\n" +
-                              tail);
+                              "<block id='ts' type='TestSink'><param name='output' value='" + (d / "ts.txt") +
+                              "'/></block>\n<connect from='cap.out' to='ts.in'/>\n" + tail);
     std::this_thread::sleep_for(std::chrono::milliseconds(1200));
     // Replace the plugin file (new inode, other size), then SIGHUP: the rescan refuses it.
     fs::remove(d / "plugins/test_blocks.so");
@@ -312,4 +314,9 @@ TEST(Cli, EditedCompositionReloadsAndBrokenEditIsRefused) {
   EXPECT_NE(netloom::test::slurp(d / "cnt.json").find("\"packets\": 685"), std::string::npos)
       << netloom::test::slurp(d / "cnt.json");
   EXPECT_TRUE(fs::exists(d / "extra.json"));
+  // The block type of the plugin that arrived mid-run ran, and flushed.
+  EXPECT_NE(r.err.find("reload: added 'ts'"), std::string::npos) << r.err;
+  const std::string ts = netloom::test::slurp(d / "ts.txt");
+  ASSERT_GE(ts.size(), 2u);
+  EXPECT_EQ(ts.substr(ts.size() - 2), "F\n");
 }
