@@ -83,6 +83,7 @@ std::vector<netloom::core::BlockStats> sample_stats() {
   cap.type = "PcapSource";
   cap.outputs = {{"packets", "PacketBatch", 12, 3000, 0}};
   cap.counters = {{"kernel_dropped", 7}};
+  cap.source = true, cap.in_flight = 3, cap.max_in_flight = 64, cap.backpressure_waits = 9;
   netloom::core::BlockStats trk;
   trk.id = "trk";
   trk.type = "FlowTracker";
@@ -133,6 +134,14 @@ TEST(Metrics, ExpositionOverHttp) {
             "# TYPE netloom_port_unconnected_items_total counter\n"
             "netloom_port_unconnected_items_total{block=\"cap\",direction=\"out\",port=\"packets\"} 0\n"
             "netloom_port_unconnected_items_total{block=\"trk\",direction=\"out\",port=\"flows\"} 5\n"
+            "# HELP netloom_source_batches_in_flight Batches a source emitted that consumers still hold (bounded "
+            "by max-in-flight).\n"
+            "# TYPE netloom_source_batches_in_flight gauge\n"
+            "netloom_source_batches_in_flight{block=\"cap\",type=\"PcapSource\"} 3\n"
+            "# HELP netloom_source_backpressure_waits_total Times a source waited for a free batch "
+            "(back-pressure).\n"
+            "# TYPE netloom_source_backpressure_waits_total counter\n"
+            "netloom_source_backpressure_waits_total{block=\"cap\",type=\"PcapSource\"} 9\n"
             "# HELP netloom_reloads_total Composition reloads, applied or refused.\n"
             "# TYPE netloom_reloads_total counter\n"
             "netloom_reloads_total{result=\"applied\"} 3\n"

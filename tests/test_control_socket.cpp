@@ -71,6 +71,7 @@ struct FakeState {
       cap.type = "PcapSource";
       cap.outputs = {{"packets", "PacketBatch", 12, 3000, 0}};
       cap.counters = {{"files", 1}, {"kernel_dropped", 7}};
+      cap.source = true, cap.in_flight = 3, cap.max_in_flight = 64, cap.backpressure_waits = 9;
       netloom::core::BlockStats trk;
       trk.id = "trk";
       trk.type = "FlowTracker";
@@ -214,7 +215,8 @@ TEST_F(ControlSocket, StatsListsPortsCountersAndDrops) {
             "  trk errors=1\n"
             "  trk out events unconnected=5\n"
             "  trk counter flows_evicted=2\n"
-            "queue depths: not reported by the runtime\n");
+            "queue depths (source batches in flight / max-in-flight, back-pressure waits):\n"
+            "  cap 3/64 waits=9\n");
 }
 
 TEST_F(ControlSocket, GetAndSet) {

@@ -99,8 +99,13 @@ Lines stats_lines(const std::vector<core::BlockStats>& stats) {
   }
   out.push_back("drops total=" + std::to_string(total));
   out.insert(out.end(), drops.begin(), drops.end());
-  // BlockStats carries no queue depths; say so rather than print zeros.
-  out.push_back("queue depths: not reported by the runtime");
+  // The queues of the graph are the sources' batches in flight (bounded by
+  // max-in-flight: back-pressure, not loss).
+  out.push_back("queue depths (source batches in flight / max-in-flight, back-pressure waits):");
+  for (const auto& b : stats)
+    if (b.source)
+      out.push_back("  " + b.id + " " + std::to_string(b.in_flight) + "/" + std::to_string(b.max_in_flight) +
+                    " waits=" + std::to_string(b.backpressure_waits));
   return out;
 }
 

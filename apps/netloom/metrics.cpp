@@ -84,6 +84,17 @@ std::string prometheus_text(const std::vector<core::BlockStats>& stats,
       os << "netloom_port_unconnected_items_total{" << port_labels(b, "out", p) << "} " << p.unconnected
          << '\n';
 
+  family(os, "netloom_source_batches_in_flight", "gauge",
+         "Batches a source emitted that consumers still hold (bounded by max-in-flight).");
+  for (const auto& b : stats)
+    if (b.source) os << "netloom_source_batches_in_flight{" << block_labels(b) << "} " << b.in_flight << '\n';
+  family(os, "netloom_source_backpressure_waits_total", "counter",
+         "Times a source waited for a free batch (back-pressure).");
+  for (const auto& b : stats)
+    if (b.source)
+      os << "netloom_source_backpressure_waits_total{" << block_labels(b) << "} " << b.backpressure_waits
+         << '\n';
+
   family(os, "netloom_reloads_total", "counter", "Composition reloads, applied or refused.");
   os << "netloom_reloads_total{result=\"applied\"} " << reloads.first << '\n';
   os << "netloom_reloads_total{result=\"refused\"} " << reloads.second << '\n';

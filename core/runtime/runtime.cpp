@@ -839,6 +839,14 @@ std::vector<BlockStats> Runtime::stats() const {
     for (const auto& [name, c] : n.counters) s.counters.emplace_back(name, c->value());
     s.errors = n.errors.value();
     if (n.handle.block) s.summary = n.handle.block->summary();
+    if (n.is_source()) {
+      s.source = true;
+      s.max_in_flight = impl_->comp->comp.max_in_flight;
+      if (n.pool) {
+        s.in_flight = n.pool->in_flight();
+        s.backpressure_waits = n.pool->waits();
+      }
+    }
     v.push_back(std::move(s));
   }
   return v;

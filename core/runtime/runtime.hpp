@@ -37,6 +37,11 @@ struct BlockStats {
   std::vector<std::pair<std::string, std::uint64_t>> counters;
   std::uint64_t errors = 0;  // exceptions thrown by the block while running
   std::string summary;
+  // Sources: the queue in front of the graph — batches emitted and not yet
+  // released by every consumer (of at most max_in_flight), and how often the
+  // source had to wait for one (back-pressure).
+  bool source = false;
+  std::uint64_t in_flight = 0, max_in_flight = 0, backpressure_waits = 0;
 };
 
 // What a reload did: applied or not, and one line per action or error.
