@@ -10,9 +10,14 @@ cd "$(dirname "$0")/.."
 out=out/demo
 rm -rf "$out"
 ./build/netloom run compositions/tstat.xml -D input=data/demo.pcap -D out="$out"
-dir=$(find "$out" -mindepth 1 -maxdepth 1 -type d | head -n 1)
+dir=$(find "$out" -mindepth 1 -maxdepth 1 -type d -name '*.out' | head -n 1)
 echo
 echo "netloom: Tstat-format logs written to $(pwd)/$dir:"
 for f in "$dir"/log_*; do
-  printf '  %-22s %5d flows\n' "$(basename "$f")" "$(($(wc -l <"$f") - 1))"
+  n=$(wc -l <"$f")
+  [ "$(basename "$f")" = log_skype_complete ] || n=$((n - 1))  # the others start with a header
+  printf '  %-22s %5d flows\n' "$(basename "$f")" "$n"
 done
+echo "  histograms: $(find "$dir" -mindepth 2 -type f -path '*/LAST/*' | wc -l) files in $dir/LAST (and one directory per 300 s window)"
+echo "  pcap dumps: $(find "$dir" -name '*.pcap' | wc -l) file(s) in $dir/traces00"
+echo "  RRD archives: $(find "$out/rrd" -name '*.rrd' | wc -l) files in $(pwd)/$out/rrd (graphs: build/netloom report $out/rrd $out/report)"
