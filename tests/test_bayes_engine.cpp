@@ -132,6 +132,28 @@ TEST(BayesParser, Errors) {
             "t.conf:3: AUTO_OTHER needs at least one DISCRETE class");
 }
 
+// Found by fuzzing (fuzz/fuzz_bayes_config.cpp): a short file could ask for
+// gigabytes of tables or hours of density computations at load.
+TEST(BayesParser, SizeLimits) {
+  std::string many = "FEATURE PKTSIZE\nCLASS_LEN 10000000\n";
+  for (int i = 0; i < 40; ++i) many += "GAUSSIAN g" + std::to_string(i) + " = 1 1\n";
+  EXPECT_EQ(error_of(many),
+            "t.conf: CLASS_LEN 10000000 for 40 classes is 400000000 table entries (at most 10000000)");
+  std::string mixture = "FEATURE PKTSIZE\nCLASS_LEN 1000000\nGAUSSIAN+ m = 1000";
+  for (int i = 0; i < 1000; ++i) mixture += " (1," + std::to_string(i) + ",5)";
+  EXPECT_EQ(error_of(mixture + "\n"),
+            "t.conf: CLASS_LEN 1000000 for 1000 Gaussian components is 1000000000 densities to compute "
+            "(at most 100000000)");
+  // AUTO_OTHER's class counts too.
+  EXPECT_EQ(error_of("FEATURE PKTSIZE\nCLASS_LEN 5000000\nAUTO_OTHER 1\nDISCRETE a =\nGAUSSIAN b = 1 1\n"),
+            "t.conf: CLASS_LEN 5000000 for 3 classes is 15000000 table entries (at most 10000000)");
+  // At the limits, the file loads.
+  const Config c = parse_config("FEATURE PKTSIZE\nCLASS_LEN 5000000\nGAUSSIAN a = 1 1\nGAUSSIAN b = 2 1\n",
+                                "t.conf", ".");
+  EXPECT_EQ(c.classes.size(), 2u);
+  EXPECT_EQ(c.classes[1].log_pdf.size(), 5000000u);
+}
+
 TEST(BayesParser, MissingFiles) {
   TempDir d;
   EXPECT_EQ(error_of(std::string(kHead) + "# x\nDISCRETE voice =\n", d.p.string()),

@@ -378,6 +378,16 @@ TEST(CompositionParse, Comments) {
 TEST(CompositionParse, CrLfLineNumbers) {
   std::string xml = "<composition>\r\n\r\n  <blok/>\r\n</composition>\r\n";
   EXPECT_EQ(errors_of(xml), V{"f.xml:3: unknown element <blok> (expected <var>, <block> or <connect>)"});
+  // Lone CRs end no line: text after them is on the line they are on (found
+  // by fuzzing, fuzz/fuzz_composition.cpp: it was counted 4 lines further,
+  // past the end of the file).
+  EXPECT_EQ(
+      errors_of("<composition>\n  <block id=\"c\" type=\"T\">\r\r\r\r  stray\n  </block>\n</composition>\n"),
+      V{"f.xml:2: block 'c': unexpected text inside <block>"});
+  EXPECT_EQ(
+      errors_of(
+          "<composition>\r\n  <block id=\"c\" type=\"T\">\r\n\r\n  stray\r\n  </block>\r\n</composition>"),
+      V{"f.xml:4: block 'c': unexpected text inside <block>"});
 }
 
 TEST(CompositionParse, EndpointsAreSplitAtTheFirstDot) {

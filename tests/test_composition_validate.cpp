@@ -400,6 +400,31 @@ TEST(CompositionValidate, ReportsEveryErrorNotJustTheFirst) {
             }));
 }
 
+// A cycle through every block of a large composition: the cycle search
+// recursed once per block and overflowed the stack at 50000 blocks (found
+// while writing fuzz/fuzz_composition.cpp). At the limit the cycle is
+// reported; one block more is refused before any other check.
+TEST(CompositionValidate, BlockLimitAndLongCycle) {
+  auto ring = [](std::size_t n) {
+    std::string s = "<composition name=\"t\">\n";
+    for (std::size_t i = 0; i < n; ++i) s += "<block id=\"b" + std::to_string(i) + "\" type=\"Tap\"/>\n";
+    for (std::size_t i = 0; i < n; ++i)
+      s += "<connect from=\"b" + std::to_string(i) + ".out\" to=\"b" + std::to_string((i + 1) % n) +
+           ".in\"/>\n";
+    return s + "</composition>\n";
+  };
+  Result at = check(ring(kMaxBlocks));
+  ASSERT_EQ(at.errors.size(), 1u);
+  const std::string head =
+      "v.xml:" + std::to_string(2 * kMaxBlocks + 1) + ": connections form a cycle: b0 -> b1 -> ";
+  EXPECT_EQ(at.errors[0].substr(0, head.size()), head);
+  EXPECT_TRUE(at.errors[0].ends_with(" -> b4094 -> b4095 -> b0"))
+      << at.errors[0].substr(at.errors[0].size() - 60);
+  Result over = check(ring(kMaxBlocks + 1));
+  EXPECT_FALSE(over.ok);
+  EXPECT_EQ(over.errors, V{"v.xml:1: 4097 blocks: a composition holds at most 4096"});
+}
+
 TEST(CompositionValidate, SettingsOutOfRangeInData) {
   Composition c;
   c.file = "api";

@@ -402,6 +402,15 @@ TEST(DecodeIp, Ipv6ExtensionChain) {
   EXPECT_TRUE(dl.ok);
   EXPECT_TRUE(dl.p.has(kMalformed));
   EXPECT_EQ(dl.p.sport, 0);
+  // The same lie before a protocol without ports (found by fuzzing,
+  // fuzz/fuzz_decode.cpp): malformed, and no L4 offset past the datagram.
+  Bytes lie_esp = ipv6("::1", "::2", kIp6HopByHop, ipv6_ext(kIpEsp, filler(16)));
+  lie_esp[40 + 1] = 200;
+  auto de = run(eth(kEtherIpv6, lie_esp));
+  EXPECT_TRUE(de.ok);
+  EXPECT_TRUE(de.p.has(kMalformed));
+  EXPECT_EQ(de.p.l4_off, kNoOffset);
+  EXPECT_EQ(de.p.l4_proto, kIp6HopByHop);
 
   // An endless chain of destination options stops at a sane depth.
   Bytes longchain = udp(1, 2);

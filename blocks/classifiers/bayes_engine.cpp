@@ -46,6 +46,10 @@ std::vector<std::string> tokens(const std::string& line) {
   return out;
 }
 
+// Limits of a configuration's size (Parser::check_size).
+constexpr std::uint64_t kMaxTableEntries = 10'000'000;  // 80 MB of log10 pdf values
+constexpr std::uint64_t kMaxDensities = 100'000'000;    // Gaussian densities computed at load
+
 class Parser {
  public:
   Parser(const std::string& file, const std::string& dir) : dir_(dir) { cfg_.file = file; }
@@ -234,10 +238,30 @@ class Parser {
     return p;
   }
 
+  // Bounds on the tables (one double per class and sample value) and on the
+  // work of filling them: a mistaken or hostile file gets an error instead of
+  // taking gigabytes or hours (found by fuzzing: 40 classes of CLASS_LEN
+  // 10000000 asked for 3.2 GB; a 1000-component mixture for 10^10 densities).
+  void check_size() const {
+    const std::uint64_t len = static_cast<std::uint64_t>(cfg_.class_len);
+    const std::uint64_t classes = cfg_.classes.size() + (cfg_.auto_other ? 1 : 0);
+    std::uint64_t components = 0;
+    for (const ClassSpec& c : cfg_.classes) components += c.components.size();
+    if (len * classes > kMaxTableEntries)
+      fail_file("CLASS_LEN " + std::to_string(len) + " for " + std::to_string(classes) + " classes is " +
+                std::to_string(len * classes) + " table entries (at most " +
+                std::to_string(kMaxTableEntries) + ")");
+    if (len * components > kMaxDensities)
+      fail_file("CLASS_LEN " + std::to_string(len) + " for " + std::to_string(components) +
+                " Gaussian components is " + std::to_string(len * components) +
+                " densities to compute (at most " + std::to_string(kMaxDensities) + ")");
+  }
+
   Config finish() {
     if (!cfg_.has_feature) fail_file("no FEATURE line");
     if (cfg_.class_len <= 0) fail_file("no CLASS_LEN line");
     if (cfg_.classes.empty()) fail_file("no class (DISCRETE, GAUSSIAN or GAUSSIAN+ line)");
+    check_size();
     if (cfg_.win_threshold > 0) {  // §7.1: a positive WIN_THRESHOLD replaces both thresholds
       const double th = std::log10(static_cast<double>(cfg_.class_len)) / cfg_.window_size + 3;
       cfg_.avg_threshold = cfg_.win_threshold = th;

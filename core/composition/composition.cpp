@@ -125,12 +125,16 @@ class Parser {
     return off < 0 ? 0 : line_at(static_cast<std::size_t>(off));
   }
   // A text node starts right after the previous tag; point at its first
-  // non-blank character instead.
+  // non-blank character instead. Walks the original text: pugixml has
+  // turned every lone CR of the node's value into LF, which line_at() does
+  // not count (found by fuzzing: a line number past the end of the file).
   int text_line(pugi::xml_node n) const {
-    int line = line_of(n);
-    for (const char* p = n.value(); *p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'; ++p)
-      if (*p == '\n') ++line;
-    return line;
+    std::ptrdiff_t off = n.offset_debug();
+    if (off < 0) return 0;
+    std::size_t i = static_cast<std::size_t>(off);
+    while (i < text_.size() && (text_[i] == ' ' || text_[i] == '\t' || text_[i] == '\n' || text_[i] == '\r'))
+      ++i;
+    return line_at(i);
   }
   void error(int line, std::string block_id, std::string msg) {
     errors_.push_back({{file_, line}, std::move(block_id), std::move(msg)});

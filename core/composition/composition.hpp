@@ -83,6 +83,9 @@ inline constexpr int kMaxThreads = 1024;
 inline constexpr std::size_t kMinBatch = 1, kMaxBatch = 65536;
 inline constexpr std::size_t kMinInFlight = 2, kMaxInFlight = 4096;
 inline constexpr int kMaxReplicas = 1024;
+// Blocks in one composition: bounds the validator's work and the depth of its
+// cycle search (a 50000-block cycle overflowed the stack).
+inline constexpr std::size_t kMaxBlocks = 4096;
 
 // Parse; `defines` are the -D name=value from the command line (override var
 // defaults). Errors are appended to `errors` (never thrown); the return value

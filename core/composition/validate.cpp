@@ -42,6 +42,12 @@ class Validator {
     std::size_t before = errors_.size();
     out_ = ValidatedComposition{};
     out_.comp = c_;
+    if (c_.blocks.size() > kMaxBlocks) {
+      error(c_.loc, "",
+            std::to_string(c_.blocks.size()) + " blocks: a composition holds at most " +
+                std::to_string(kMaxBlocks));
+      return false;
+    }
     check_settings();
     check_blocks();
     check_connections();

@@ -135,6 +135,10 @@ bool decode_ipv6(Ctx& c, std::uint32_t off, std::uint32_t end) noexcept {
         decode_l4(c, nh, pos, ip_end);
         return true;
     }
+    if (NETLOOM_UNLIKELY(pos + len > ip_end)) {  // claims bytes beyond the datagram
+      p.flags |= kMalformed;
+      goto cut;
+    }
     nh = c.d[pos];
     pos += len;
   }
