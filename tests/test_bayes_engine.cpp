@@ -148,8 +148,8 @@ TEST(BayesParser, SizeLimits) {
   EXPECT_EQ(error_of("FEATURE PKTSIZE\nCLASS_LEN 5000000\nAUTO_OTHER 1\nDISCRETE a =\nGAUSSIAN b = 1 1\n"),
             "t.conf: CLASS_LEN 5000000 for 3 classes is 15000000 table entries (at most 10000000)");
   // At the limits, the file loads.
-  const Config c = parse_config("FEATURE PKTSIZE\nCLASS_LEN 5000000\nGAUSSIAN a = 1 1\nGAUSSIAN b = 2 1\n",
-                                "t.conf", ".");
+  const Config c =
+      parse_config("FEATURE PKTSIZE\nCLASS_LEN 5000000\nGAUSSIAN a = 1 1\nGAUSSIAN b = 2 1\n", "t.conf", ".");
   EXPECT_EQ(c.classes.size(), 2u);
   EXPECT_EQ(c.classes[1].log_pdf.size(), 5000000u);
 }
