@@ -14,6 +14,7 @@ ctest --test-dir build --no-tests=error --output-on-failure -j "$(nproc)" --time
 if [ "${NETLOOM_SKIP_SANITIZE:-0}" != 1 ]; then
   ./scripts/build.sh build-asan -DNETLOOM_WERROR=ON -DNETLOOM_SANITIZE=ON -DNETLOOM_BENCH=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+    LSAN_OPTIONS=suppressions=$(pwd)/tests/lsan.supp \
     ctest --test-dir build-asan --no-tests=error --output-on-failure -j "$(nproc)" --timeout 600
 fi
 echo "netloom: all tests passed"

@@ -188,6 +188,9 @@ class Reloader {
 
 int cmd_run(const std::string& file, const Common& c, int threads, bool quiet, bool watch,
             const LiveOptions& live) {
+  // Handlers first: a signal during start-up (plugins load, blocks configure)
+  // must not kill the process with the default action.
+  app::install_signal_handlers();
   const auto user = c.user.empty() ? std::optional<app::TargetUser>() : app::resolve_user(c.user);
   core::Registry reg;
   load_plugins(c, reg);
@@ -206,7 +209,6 @@ int cmd_run(const std::string& file, const Common& c, int threads, bool quiet, b
   }
   if (user) app::drop_privileges(*user);  // blocks configured, no packet read yet
   app::on_stop_signal([](void* r) { static_cast<core::Runtime*>(r)->stop(); }, &rt);
-  app::install_signal_handlers();
   auto& flags = app::signal_flags();
   // Signal handlers only set flags; this thread polls them, and is woken at
   // once when the run ends so exit is not delayed by the polling period.
