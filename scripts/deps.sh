@@ -11,6 +11,8 @@ PACKAGES=(
   librrd-dev rrdtool
   libcpp-httplib-dev
   libssl-dev
+  # scripts/fuzz.sh: clang with libFuzzer's runtime
+  clang-14 libclang-rt-14-dev
 )
 missing=()
 for p in "${PACKAGES[@]}"; do

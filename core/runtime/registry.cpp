@@ -1,5 +1,6 @@
 #include "runtime/registry.hpp"
 
+#include <dlfcn.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -190,6 +191,12 @@ bool Registry::load_file(const fs::path& file, std::vector<std::string>& errors)
     std::string name = t.info.type;
     types_.emplace(std::move(name), std::move(t));
   }
+  // An accepted plugin stays mapped until the process exits, even after the
+  // last instance and the Registry are gone: the libraries plugins pull in
+  // (glib and fontconfig through librrd, OpenSSL, Hyperscan) keep atexit
+  // handlers and global state that must not be unmapped under them. Only
+  // refused files above are unloaded again.
+  dlopen(path.c_str(), RTLD_NOW | RTLD_NOLOAD | RTLD_NODELETE);
   files_.push_back(path);
   stamps_[path] = stamp_of(path);
   return true;
