@@ -822,16 +822,19 @@ TEST(HistogramWindows, TheClockClosesAWindowWithoutAnotherPacket) {
   s.feed(batch_at({{kT0 + kSec / 2, ping("10.0.0.1", "10.0.0.2", 100)}}));
   const fs::path run = tmp.path / "out" / utc_dir_name(kT0);
   EXPECT_FALSE(fs::exists(run / "000"));
-  // An idle live link: the runtime's clock reaches the boundary.
+  // An idle live link: the runtime's clock reaches the boundary. The window
+  // leaves at once; its files are written in the background.
   s.sink->on_timer(0, kT0 + 2 * kSec, s.out);
+  ASSERT_EQ(s.out.windows.size(), 1u);
+  EXPECT_EQ(s.out.windows[0]->end_ns, kT0 + 2 * kSec);
+  // Nothing more happens: later boundaries write nothing (the next one
+  // waits for window 000's files); LAST is empty.
+  s.sink->on_timer(0, kT0 + 4 * kSec, s.out);
   ASSERT_TRUE(fs::exists(run / "000"));
+  EXPECT_EQ(s.ctx.value("windows_written"), 1u);
   EXPECT_EQ(read_histo(run / "000" / "ip_len_loc").bins, (Bins{{128, 1}}));  // 20 + 8 + 100
   // 128 B over the 1.5 s observed: 128 * 8000 / 1500 = 682 bit/s (truncated).
   EXPECT_EQ(read_histo(run / "000" / "ip_bitrate_loc").bins, (Bins{{2, 682}, {3, 682}}));
-  ASSERT_EQ(s.out.windows.size(), 1u);
-  EXPECT_EQ(s.out.windows[0]->end_ns, kT0 + 2 * kSec);
-  // Nothing more happens: later boundaries write nothing; LAST is empty.
-  s.sink->on_timer(0, kT0 + 4 * kSec, s.out);
   s.sink->flush(s.out);
   EXPECT_EQ(entries(run), (std::set<std::string>{"000", "LAST"}));
   EXPECT_EQ(read_histo(run / "LAST" / "ip_len_loc").bins, Bins{});
@@ -981,10 +984,12 @@ TEST(HistogramParams, FlatLayoutWithoutPacketsAndWriteErrors) {
   SinkOnly s({{"dir", (tmp.path / "b").string()},
               {"layout", std::string("flat")},
               {"step", static_cast<std::int64_t>(2 * kSec)}});
-  // Straight to receive(): the error is thrown once the batch is processed.
+  // Straight to receive(). Window 000 closes at +2 s and is written in the
+  // background; its error is thrown once window 001 closes (+4 s).
   s.sink->receive(0, batch_at({{kT0, ping("10.0.0.1", "10.0.0.2")}}), s.out);
+  s.sink->receive(0, batch_at({{kT0 + 2 * kSec, ping("10.0.0.1", "10.0.0.2")}}), s.out);
   try {
-    s.sink->receive(0, batch_at({{kT0 + 2 * kSec, ping("10.0.0.1", "10.0.0.2")}}), s.out);
+    s.sink->receive(0, batch_at({{kT0 + 4 * kSec, ping("10.0.0.1", "10.0.0.2")}}), s.out);
     ADD_FAILURE() << "no error";
   } catch (const InputError& e) {
     EXPECT_NE(
@@ -993,7 +998,6 @@ TEST(HistogramParams, FlatLayoutWithoutPacketsAndWriteErrors) {
         << e.what();
   }
   EXPECT_EQ(s.ctx.value("write_errors"), 1u);
-  s.sink->receive(0, batch_at({{kT0 + 4 * kSec, ping("10.0.0.1", "10.0.0.2")}}), s.out);
   s.sink->flush(s.out);
   EXPECT_EQ(entries(tmp.path / "b"), (std::set<std::string>{"000", "001", "LAST"}));
   EXPECT_EQ(read_histo(tmp.path / "b" / "001" / "ip_protocol_loc").bins, (Bins{{1, 1}}));

@@ -56,9 +56,13 @@ struct Sink {
   explicit Sink(const std::map<std::string, ParamValue>& params) {
     block = test::make_block(plugin.factory(), ctx, params);
   }
+  // The librrd calls of a window run in the background until the next
+  // window or flush(); flushing after each lets the tests read files and
+  // counters at once (flush may come any number of times).
   void feed(const std::shared_ptr<HistogramWindow>& w) {
     NoEmit e;
     block->receive(0, w, e);
+    block->flush(e);
   }
 };
 

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdio>
 #include <stdexcept>
+#include <string_view>
 
 namespace netloom::histo {
 
@@ -101,28 +102,36 @@ std::uint64_t Histogram::total() const {
 }
 
 namespace {
-void header(std::string& s, const Histogram& h) {
+void header(std::string& s, std::string_view description, std::int64_t min, std::int64_t bin,
+            std::int64_t max) {
   char b[160];
   s += '#';
-  s += h.description();
+  s += description;
   s += '\n';
-  std::snprintf(b, sizeof b, "#RANGE: min=%" PRId64 " bin_size=%" PRId64 " max=%" PRId64 "\n", h.min(),
-                h.bin(), h.max());
+  std::snprintf(b, sizeof b, "#RANGE: min=%" PRId64 " bin_size=%" PRId64 " max=%" PRId64 "\n", min, bin, max);
   s += b;
 }
-}  // namespace
+void header(std::string& s, const Histogram& h) { header(s, h.description(), h.min(), h.bin(), h.max()); }
 
-std::string Histogram::text() const {
+std::string window_text(std::string_view description, std::int64_t min, std::int64_t max, std::int64_t bin,
+                        const std::vector<std::uint64_t>& bins) {
   std::string s;
-  header(s, *this);
+  header(s, description, min, bin, max);
   char b[64];
-  for (std::size_t i = 0; i <= slots() + 1; ++i) {
-    if (bins_[i] == 0) continue;
-    std::snprintf(b, sizeof b, "%" PRId64 " %" PRIu64 "\n", edge(i), bins_[i]);
+  const auto slots = static_cast<std::size_t>((max - min) / bin);
+  for (std::size_t i = 0; i <= slots + 1 && i < bins.size(); ++i) {
+    if (bins[i] == 0) continue;
+    std::snprintf(b, sizeof b, "%" PRId64 " %" PRIu64 "\n", min + (static_cast<std::int64_t>(i) - 1) * bin,
+                  bins[i]);
     s += b;
   }
   return s;
 }
+}  // namespace
+
+std::string Histogram::text() const { return window_text(description_, min_, max_, bin_, bins_); }
+
+std::string text(const HistogramData& d) { return window_text(d.description, d.min, d.max, d.bin, d.bins); }
 
 std::string Histogram::global_text() const {
   std::string s;

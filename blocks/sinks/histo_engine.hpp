@@ -74,4 +74,8 @@ class Histogram {
   double mean_ = 0, m2_ = 0, vmin_ = 0, vmax_ = 0;
 };
 
+// The per-window file of a window message's copy: the same text as
+// Histogram::text() of the histogram it was filled from.
+std::string text(const HistogramData& d);
+
 }  // namespace netloom::histo

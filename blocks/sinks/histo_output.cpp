@@ -47,6 +47,14 @@ WriteErrors write_window(const fs::path& dir, const std::vector<std::unique_ptr<
   return e;
 }
 
+WriteErrors write_window(const fs::path& dir, const HistogramWindow& w, const std::string* adx_text) {
+  WriteErrors e;
+  if (!make_dir(dir, e)) return e;
+  for (const HistogramData& h : w.histograms) write_one(dir / h.name, text(h), e);
+  if (adx_text) write_one(dir / "addresses", *adx_text, e);
+  return e;
+}
+
 WriteErrors write_global(const fs::path& dir, const std::vector<std::unique_ptr<Histogram>>& hs) {
   WriteErrors e;
   if (!make_dir(dir, e)) return e;

@@ -28,6 +28,10 @@ void write_text_file(const std::filesystem::path& path, std::string_view text);
 // A window: every non-null histogram's text() and, if given, the address file.
 WriteErrors write_window(const std::filesystem::path& dir, const std::vector<std::unique_ptr<Histogram>>& hs,
                          const AddressHits* adx);
+// The same from a window message (what HistogramSink's background writer
+// gets): every histogram it carries, and the address file's text if given.
+WriteErrors write_window(const std::filesystem::path& dir, const HistogramWindow& w,
+                         const std::string* adx_text);
 // GLOBAL: every non-null, non-pseudo histogram's global_text().
 WriteErrors write_global(const std::filesystem::path& dir, const std::vector<std::unique_ptr<Histogram>>& hs);
 

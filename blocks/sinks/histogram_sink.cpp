@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <future>
 #include <memory>
 #include <netloom/netloom.hpp>
 #include <optional>
@@ -171,6 +172,7 @@ class HistogramSink final : public Block {
       win_start_ = first_ns_ = now_;
     }
     close_window(true, emit);
+    collect_write();
     if (global_ && write_) {
       histo::WriteErrors e = histo::write_global(run_dir_ / "GLOBAL", global_hist_);
       note_errors(e);
@@ -253,6 +255,7 @@ class HistogramSink final : public Block {
   }
 
   void close_window(bool last, Emit& emit) {
+    collect_write();
     if (activity_ || last) {
       // Bitrates over the time the window actually observed: from its start
       // (or the first packet) to its end (or, for LAST, the latest clock).
@@ -274,20 +277,21 @@ class HistogramSink final : public Block {
       for (const auto& h : collector_->histograms())
         if (h) h->fill(w->histograms[n++]);
       spare_ = w;
-      emit(0, std::move(w));
-
       if (write_) {
+        // The files are written on another thread while the next window is
+        // counted: 131 file creations per window must not stall the packet
+        // path (docs/histograms.md, "Writing").
         char name[16];
         std::snprintf(name, sizeof name, "%03u", index_);
-        const histo::WriteErrors e =
-            histo::write_window(run_dir_ / (last ? std::string("LAST") : std::string(name)),
-                                collector_->histograms(), collector_->adx());
-        note_errors(e);
-        if (e.count == 0) {
-          c_.windows->add();
-          ++written_;
-        }
+        std::optional<std::string> adx;
+        if (collector_->adx()) adx = collector_->adx()->text();
+        writing_ = std::async(std::launch::async,
+                              [dir = run_dir_ / (last ? std::string("LAST") : std::string(name)),
+                               win = std::shared_ptr<const HistogramWindow>(w), adx = std::move(adx)] {
+                                return histo::write_window(dir, *win, adx ? &*adx : nullptr);
+                              });
       }
+      emit(0, std::move(w));
       if (global_) merge_global();
       collector_->reset();
       activity_ = false;
@@ -315,6 +319,20 @@ class HistogramSink final : public Block {
       return w;
     }
     return std::make_shared<HistogramWindow>();
+  }
+
+  // Waits for the previous window's files and accounts for them. One window
+  // at most is being written, so memory stays bounded and directories
+  // appear in order; an error writing window k surfaces when window k+1
+  // closes or at the end of the run.
+  void collect_write() {
+    if (!writing_.valid()) return;
+    const histo::WriteErrors e = writing_.get();
+    note_errors(e);
+    if (e.count == 0) {
+      c_.windows->add();
+      ++written_;
+    }
   }
 
   void merge_global() {
@@ -361,6 +379,7 @@ class HistogramSink final : public Block {
   fs::path run_dir_;
   std::uint64_t written_ = 0;
   std::string pending_error_;
+  std::future<histo::WriteErrors> writing_;  // the previous window's files
 };
 
 }  // namespace

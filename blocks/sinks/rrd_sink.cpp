@@ -7,6 +7,7 @@
 
 #include <cerrno>
 #include <filesystem>
+#include <future>
 #include <netloom/netloom.hpp>
 #include <string>
 #include <system_error>
@@ -106,6 +107,7 @@ class RrdSink final : public Block {
   }
 
   void receive(unsigned, const MessagePtr& msg, Emit&) override {
+    collect_write();
     const auto& w = msg->as<HistogramWindow>();
     windows_->add();
     const auto t = static_cast<std::time_t>(w.end_ns / kNsPerSec);
@@ -136,7 +138,27 @@ class RrdSink final : public Block {
     }
     have_last_ = true;
     last_t_ = t;
+    if (!ops_.empty()) {
+      // librrd opens, maps and unmaps every file per update (about 200
+      // files per window with the shipped rrd.conf): done on another thread
+      // while the next window is counted. One window at most is in flight.
+      writing_ = std::async(std::launch::async, [ops = std::move(ops_), step = step_]() mutable {
+        for (Op& op : ops) {
+          if (op.create) op.error = create(op.file->path, op.ds, step, op.t - 10);
+          if (op.error.empty())
+            op.error = update(op.file->path, op.t, op.value);
+          else
+            op.error = "cannot create: " + op.error;
+        }
+        return std::move(ops);
+      });
+      ops_.clear();
+    }
   }
+
+  // The end of the run (or the block's removal by a reload): the last
+  // window's files are complete when this returns.
+  void flush(Emit&) override { collect_write(); }
 
   // Runs between two messages, i.e. between two windows (the runtime drains
   // the graph first): the next window is the first written with the new file.
@@ -147,6 +169,7 @@ class RrdSink final : public Block {
       return;
     }
     Conf next = read_conf(std::get<std::string>(value));
+    collect_write();  // the writes in flight point into the old lines
     std::size_t stats = 0;
     for (const HistogramConf& h : next.histograms) stats += h.stats.size();
     conf_ = std::move(next);
@@ -210,20 +233,36 @@ class RrdSink final : public Block {
         continue;
       }
       File& f = l.files[i];
+      Op op{&f, l.ds, false, t, values[i].value, {}};
       if (!f.ready) {
+        // Tstat starts an archive 10 s before its first value.
         std::error_code ec;
-        if (!fs::exists(f.path, ec)) {
-          // Tstat starts an archive 10 s before its first value.
-          if (std::string e = create(f.path, l.ds, step_, t - 10); !e.empty()) {
-            report(*errors_, naming(f.path, "cannot create: " + e));
-            continue;
-          }
-          created_->add();
-        }
-        f.ready = true;
+        op.create = !fs::exists(f.path, ec);
+        f.ready = true;  // undone by collect_write() if the creation fails
       }
-      if (std::string e = update(f.path, t, values[i].value); !e.empty()) {
-        report(*errors_, naming(f.path, e));
+      ops_.push_back(std::move(op));
+    }
+  }
+
+  // One file's librrd calls for a window, run by the writer thread.
+  struct Op {
+    File* file;
+    std::string ds;
+    bool create;
+    std::time_t t;
+    double value;
+    std::string error;  // set by the writer; "cannot create: ..." if the creation failed
+  };
+
+  // Waits for the previous window's librrd calls and accounts for them here,
+  // on the block's thread (counters, log).
+  void collect_write() {
+    if (!writing_.valid()) return;
+    for (Op& op : writing_.get()) {
+      if (op.create && op.error.rfind("cannot create: ", 0) != 0) created_->add();
+      if (!op.error.empty()) {
+        if (op.create && op.error.rfind("cannot create: ", 0) == 0) op.file->ready = false;
+        report(*errors_, naming(op.file->path, op.error));
         continue;
       }
       values_->add();
@@ -274,6 +313,8 @@ class RrdSink final : public Block {
   std::uint64_t reported_ = 0;  // errors so far, for the log's rate limit
   Counter *windows_ = nullptr, *windows_skipped_ = nullptr, *values_ = nullptr, *created_ = nullptr,
           *errors_ = nullptr, *missing_ = nullptr, *skipped_ = nullptr;
+  std::vector<Op> ops_;                   // this window's librrd calls
+  std::future<std::vector<Op>> writing_;  // the previous window's, in flight
 };
 
 }  // namespace
