@@ -4,6 +4,7 @@
 // dependency beyond ConfigError: usable by any block.
 #pragma once
 #include <array>
+#include <boost/container/small_vector.hpp>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -75,9 +76,9 @@ class Session {
   // Windows whose max belief reached WIN_THRESHOLD (informational).
   std::uint64_t windows_above_win_threshold() const { return above_win_; }
   // How often each class was the window argmax.
-  const std::vector<std::uint64_t>& argmax_counts() const { return argmax_; }
+  const boost::container::small_vector<std::uint64_t, 4>& argmax_counts() const { return argmax_; }
   // Current (un-normalised, log10) beliefs of the open window.
-  const std::vector<double>& beliefs() const { return belief_; }
+  const boost::container::small_vector<double, 4>& beliefs() const { return belief_; }
 
  private:
   struct Eval {
@@ -89,8 +90,11 @@ class Session {
   void close_window();
   void reset();
   const Config* cfg_;
-  std::vector<double> belief_;
-  std::vector<std::uint64_t> argmax_;
+  // Inline up to 4 classes (Tstat's Skype files have one or two): every
+  // flow direction holds two sessions, so heap vectors cost 4 allocations
+  // per flow on the packet path.
+  boost::container::small_vector<double, 4> belief_;
+  boost::container::small_vector<std::uint64_t, 4> argmax_;
   int in_window_ = 0;
   bool out_of_range_ = false;
   std::uint64_t samples_total_ = 0, valid_windows_ = 0, invalid_windows_ = 0, above_win_ = 0;
