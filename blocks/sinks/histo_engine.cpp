@@ -35,8 +35,10 @@ void Histogram::add(double v, std::uint64_t n) {
   } else if (v >= static_cast<double>(max_)) {
     i = n_in + 1;
   } else {
-    // Tstat's index floor((v + bin - min) / bin), for v in range.
-    i = static_cast<std::size_t>((v - static_cast<double>(min_)) / static_cast<double>(bin_)) + 1;
+    // Tstat's index floor((v + bin - min) / bin), for v in range. Most
+    // histograms have 1-wide bins: no division on the packet path for them.
+    const double off = v - static_cast<double>(min_);
+    i = static_cast<std::size_t>(bin_ == 1 ? off : off / static_cast<double>(bin_)) + 1;
     if (i > n_in) i = n_in;  // rounding just below max
     bins_[n_in + 2] += n;
   }
@@ -48,8 +50,14 @@ void Histogram::add(double v, std::uint64_t n) {
     if (v < vmin_) vmin_ = v;
     if (v > vmax_) vmax_ = v;
   }
-  const double c = static_cast<double>(count_), k = static_cast<double>(n);
   const double delta = v - mean_;
+  if (n == 1) {  // the usual case, one division
+    ++count_;
+    mean_ += delta / static_cast<double>(count_);
+    m2_ += delta * (v - mean_);
+    return;
+  }
+  const double c = static_cast<double>(count_), k = static_cast<double>(n);
   count_ += n;
   mean_ += delta * k / (c + k);
   m2_ += delta * delta * c * k / (c + k);
