@@ -7,6 +7,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/deps.sh
+# The tests compile signature databases into a cache of their own, not the user's.
+export NETLOOM_CACHE_DIR=${NETLOOM_CACHE_DIR:-$(pwd)/build/cache}
 export NETLOOM_CORPUS=${NETLOOM_CORPUS:-$(pwd)/../shared/corpus}
 [ -d "$NETLOOM_CORPUS" ] || echo "netloom: no corpus at $NETLOOM_CORPUS: corpus tests will be skipped" >&2
 

@@ -54,6 +54,9 @@ class Pdpi final : public Block {
         param<std::int64_t>("max_tcp_packets", 50,
                             "TCP: packets of a flow scanned before giving up (Tstat: 50)")
             .range(1, 1000000),
+        param<std::string>("cache_dir", "",
+                           "directory caching the compiled signature database; empty: $NETLOOM_CACHE_DIR, "
+                           "else $XDG_CACHE_HOME/netloom, else $HOME/.cache/netloom; none: no cache"),
     };
     i.counters = {{"flows_inspected", "flows with at least one payload packet scanned"},
                   {"flows_classified", "flows given a label by a signature"},
@@ -67,7 +70,13 @@ class Pdpi final : public Block {
   void configure(const Params& params, Context& ctx) override {
     const std::string& file = params.get_string("signatures");
     Dictionary dict = file.empty() ? parse(kBuiltinSignatures, kBuiltinName) : load(file);
-    db_ = std::make_shared<const Database>(std::move(dict));
+    db_ =
+        std::make_shared<const Database>(std::move(dict), resolve_cache_dir(params.get_string("cache_dir")));
+    // A cache that could not be used is said once; a working one is silent.
+    if (db_->cache_result() == CacheResult::unusable)
+      ctx.log(LogLevel::warning, db_->cache_note() + " (signatures compiled, not cached)");
+    else if (db_->cache_result() == CacheResult::replaced_invalid)
+      ctx.log(LogLevel::info, db_->cache_note());
     scanner_ = std::make_unique<Scanner>(db_);
     max_udp_ = static_cast<std::uint32_t>(params.get_int("max_packets"));
     max_tcp_ = static_cast<std::uint32_t>(params.get_int("max_tcp_packets"));

@@ -1,12 +1,21 @@
 #include "pdpi_signatures.hpp"
 
+#include <fcntl.h>
 #include <hs.h>
+#include <openssl/evp.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <array>
+#include <cerrno>
 #include <charconv>
+#include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <map>
 #include <sstream>
+#include <stdexcept>
 
 namespace netloom::pdpi {
 namespace {
@@ -209,17 +218,283 @@ Dictionary load(const std::string& path) {
   return parse(ss.str(), path);
 }
 
-Database::Database(Dictionary dict) : dict_(std::move(dict)) {
-  const std::size_t n = dict_.sigs.size();
-  std::vector<const char*> exprs(n);
-  std::vector<unsigned> flags(n), ids(n);
+namespace {
+
+// Exactly what hs_compile_multi gets; the cache key hashes the same arrays.
+struct CompileInput {
+  std::vector<const char*> exprs;
+  std::vector<unsigned> flags, ids;
+};
+
+constexpr unsigned kMode = HS_MODE_BLOCK;
+
+CompileInput compile_input(const Dictionary& d) {
+  const std::size_t n = d.sigs.size();
+  CompileInput in{std::vector<const char*>(n), std::vector<unsigned>(n), std::vector<unsigned>(n)};
   for (std::size_t i = 0; i < n; ++i) {
-    exprs[i] = dict_.sigs[i].pattern.c_str();
-    flags[i] = dict_.sigs[i].hs_flags;
-    ids[i] = static_cast<unsigned>(i);
+    in.exprs[i] = d.sigs[i].pattern.c_str();
+    in.flags[i] = d.sigs[i].hs_flags;
+    in.ids[i] = static_cast<unsigned>(i);
   }
+  return in;
+}
+
+// ---- on-disk cache of the compiled database (docs/pdpi.md) ----
+//
+// File <dir>/pdpi-<hex key>.hsdb: an 80-byte header, then the bytes of
+// hs_serialize_database. Header: "NLHS", format version (u32 LE), the key
+// (32 bytes), payload length (u64 LE), SHA-256 of the payload (32 bytes).
+
+using Digest = std::array<unsigned char, 32>;
+constexpr char kCacheMagic[4] = {'N', 'L', 'H', 'S'};
+constexpr std::uint32_t kCacheVersion = 1;
+constexpr std::size_t kCacheHeader = 4 + 4 + 32 + 8 + 32;
+constexpr std::uint64_t kCacheMaxPayload = std::uint64_t{1} << 30;
+
+void put_le(unsigned char* out, std::uint64_t v, unsigned bytes) {
+  for (unsigned i = 0; i < bytes; ++i) out[i] = static_cast<unsigned char>(v >> (8 * i));
+}
+
+std::uint64_t get_le(const unsigned char* in, unsigned bytes) {
+  std::uint64_t v = 0;
+  for (unsigned i = 0; i < bytes; ++i) v |= std::uint64_t{in[i]} << (8 * i);
+  return v;
+}
+
+class Sha256 {
+ public:
+  Sha256() : ctx_(EVP_MD_CTX_new(), &EVP_MD_CTX_free) {
+    if (!ctx_ || EVP_DigestInit_ex(ctx_.get(), EVP_sha256(), nullptr) != 1)
+      throw std::runtime_error("OpenSSL SHA-256 unavailable");
+  }
+  Sha256& bytes(const void* p, std::size_t n) {
+    if (n && EVP_DigestUpdate(ctx_.get(), p, n) != 1) throw std::runtime_error("OpenSSL SHA-256 failed");
+    return *this;
+  }
+  Sha256& u64(std::uint64_t v) {
+    unsigned char b[8];
+    put_le(b, v, 8);
+    return bytes(b, sizeof b);
+  }
+  // Length-prefixed, so that concatenations cannot collide.
+  Sha256& str(std::string_view s) { return u64(s.size()).bytes(s.data(), s.size()); }
+  Digest done() {
+    Digest d{};
+    unsigned len = 0;
+    if (EVP_DigestFinal_ex(ctx_.get(), d.data(), &len) != 1 || len != d.size())
+      throw std::runtime_error("OpenSSL SHA-256 failed");
+    return d;
+  }
+
+ private:
+  std::unique_ptr<EVP_MD_CTX, void (*)(EVP_MD_CTX*)> ctx_;
+};
+
+// Every input of hs_compile_multi, the mode, the Hyperscan version and the
+// platform the database is compiled for.
+Digest cache_key(const CompileInput& in) {
+  hs_platform_info_t plat{};
+  if (hs_populate_platform(&plat) != HS_SUCCESS) throw std::runtime_error("hs_populate_platform failed");
+  Sha256 h;
+  h.str("netloom-pdpi-hsdb").u64(kCacheVersion);
+  h.u64(in.exprs.size());
+  for (std::size_t i = 0; i < in.exprs.size(); ++i) h.str(in.exprs[i]).u64(in.flags[i]).u64(in.ids[i]);
+  h.u64(kMode).str(hs_version());
+  h.u64(plat.tune).u64(plat.cpu_features).u64(plat.reserved1).u64(plat.reserved2);
+  return h.done();
+}
+
+std::string hex(const Digest& d) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string s;
+  for (unsigned char c : d) {
+    s += kDigits[c >> 4];
+    s += kDigits[c & 15];
+  }
+  return s;
+}
+
+std::string errno_text(int e) { return std::strerror(e); }
+
+// Whether `dir` may hold the cache: created 0700 when missing, then it must
+// be a directory owned by the effective user and not writable by group or
+// others (Hyperscan runs whatever database it is given). "" when usable.
+std::string prepare_dir(const std::string& dir) {
+  struct stat st {};
+  if (::stat(dir.c_str(), &st) != 0) {
+    if (errno != ENOENT) return "cannot access cache directory '" + dir + "': " + errno_text(errno);
+    for (std::size_t pos = 0; pos != std::string::npos;) {
+      pos = dir.find('/', pos + 1);
+      const std::string prefix = dir.substr(0, pos);
+      if (::mkdir(prefix.c_str(), 0700) != 0 && errno != EEXIST)
+        return "cannot create cache directory '" + prefix + "': " + errno_text(errno);
+    }
+    if (::stat(dir.c_str(), &st) != 0)
+      return "cannot access cache directory '" + dir + "': " + errno_text(errno);
+  }
+  if (!S_ISDIR(st.st_mode)) return "cache directory '" + dir + "' is not a directory";
+  if (st.st_uid != ::geteuid()) return "refused cache directory '" + dir + "': not owned by the current user";
+  if (st.st_mode & (S_IWGRP | S_IWOTH))
+    return "refused cache directory '" + dir + "': writable by group or others";
+  return {};
+}
+
+struct Fd {
+  int fd;
+  ~Fd() {
+    if (fd >= 0) ::close(fd);
+  }
+};
+
+// The database of a valid entry, or nullptr: `why` is empty when there is
+// no entry, else what is wrong with it.
+hs_database_t* load_entry(const std::string& path, const Digest& key, std::string& why) {
+  Fd f{::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC)};
+  if (f.fd < 0) {
+    if (errno != ENOENT) why = "cannot open: " + errno_text(errno);
+    return nullptr;
+  }
+  struct stat st {};
+  if (::fstat(f.fd, &st) != 0) {
+    why = "cannot stat: " + errno_text(errno);
+    return nullptr;
+  }
+  if (!S_ISREG(st.st_mode) || st.st_uid != ::geteuid() || (st.st_mode & (S_IWGRP | S_IWOTH))) {
+    why = "not a regular file of the current user, writable by it only";
+    return nullptr;
+  }
+  const auto size = static_cast<std::uint64_t>(st.st_size);
+  if (size < kCacheHeader + 1 || size > kCacheHeader + kCacheMaxPayload) {
+    why = "bad file size " + std::to_string(size);
+    return nullptr;
+  }
+  std::vector<unsigned char> buf(size);
+  for (std::size_t got = 0; got < buf.size();) {
+    const ssize_t r = ::read(f.fd, buf.data() + got, buf.size() - got);
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) {
+      why = "short read";
+      return nullptr;
+    }
+    got += static_cast<std::size_t>(r);
+  }
+  const unsigned char* h = buf.data();
+  const std::uint64_t len = get_le(h + 40, 8);
+  if (std::memcmp(h, kCacheMagic, 4) != 0) {
+    why = "bad magic";
+  } else if (get_le(h + 4, 4) != kCacheVersion) {
+    why = "format version " + std::to_string(get_le(h + 4, 4)) + " (this netloom writes " +
+          std::to_string(kCacheVersion) + ")";
+  } else if (std::memcmp(h + 8, key.data(), key.size()) != 0) {
+    why = "key mismatch";
+  } else if (len != size - kCacheHeader) {
+    why = "length " + std::to_string(len) + " does not match the file size";
+  } else if (const Digest sum = Sha256().bytes(h + kCacheHeader, len).done();
+             std::memcmp(sum.data(), h + 48, sum.size()) != 0) {
+    why = "checksum mismatch";
+  }
+  if (!why.empty()) return nullptr;
+  const char* payload = reinterpret_cast<const char*>(h + kCacheHeader);
+  std::size_t want = 0, got = 0;
+  hs_database_t* db = nullptr;
+  if (hs_serialized_database_size(payload, len, &want) != HS_SUCCESS ||
+      hs_deserialize_database(payload, len, &db) != HS_SUCCESS || !db) {
+    why = "rejected by hs_deserialize_database";
+    return nullptr;
+  }
+  char* info = nullptr;
+  const bool ok = hs_database_size(db, &got) == HS_SUCCESS && got == want &&
+                  hs_database_info(db, &info) == HS_SUCCESS && info && std::strstr(info, "Mode: BLOCK");
+  std::free(info);  // NOLINT: Hyperscan's default misc allocator is malloc
+  if (!ok) {
+    hs_free_database(db);
+    why = "not a block-mode database of the expected size";
+    return nullptr;
+  }
+  return db;
+}
+
+bool write_all(int fd, const void* p, std::size_t n) {
+  const auto* b = static_cast<const unsigned char*>(p);
+  while (n) {
+    const ssize_t w = ::write(fd, b, n);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) return false;
+    b += w;
+    n -= static_cast<std::size_t>(w);
+  }
+  return true;
+}
+
+// Writes the entry atomically (temp file in `dir`, then rename). "" on success.
+std::string store_entry(const std::string& dir, const std::string& path, const Digest& key,
+                        const hs_database_t* db) {
+  char* raw = nullptr;
+  std::size_t len = 0;
+  if (hs_serialize_database(db, &raw, &len) != HS_SUCCESS || !raw) return "hs_serialize_database failed";
+  std::unique_ptr<char, void (*)(void*)> bytes(raw, &std::free);
+  unsigned char h[kCacheHeader];
+  std::memcpy(h, kCacheMagic, 4);
+  put_le(h + 4, kCacheVersion, 4);
+  std::memcpy(h + 8, key.data(), key.size());
+  put_le(h + 40, len, 8);
+  const Digest sum = Sha256().bytes(bytes.get(), len).done();
+  std::memcpy(h + 48, sum.data(), sum.size());
+
+  std::string tmp = dir + "/.pdpi-tmp-XXXXXX";
+  const int fd = ::mkostemp(tmp.data(), O_CLOEXEC);
+  if (fd < 0) return "cannot create a file in cache directory '" + dir + "': " + errno_text(errno);
+  bool ok = write_all(fd, h, sizeof h) && write_all(fd, bytes.get(), len);
+  int err = errno;
+  if (::close(fd) != 0 && ok) {
+    ok = false;
+    err = errno;
+  }
+  if (ok && ::rename(tmp.c_str(), path.c_str()) != 0) {
+    ok = false;
+    err = errno;
+  }
+  if (!ok) {
+    ::unlink(tmp.c_str());
+    return "cannot write cache entry '" + path + "': " + errno_text(err);
+  }
+  return {};
+}
+
+}  // namespace
+
+std::string resolve_cache_dir(const std::string& param) {
+  if (param == "none") return {};
+  if (!param.empty()) return param;
+  auto env = [](const char* name) -> std::string {
+    const char* v = std::getenv(name);  // NOLINT(concurrency-mt-unsafe): read at configure time
+    return v ? v : "";
+  };
+  if (std::string v = env("NETLOOM_CACHE_DIR"); !v.empty()) return v == "none" ? std::string() : v;
+  if (std::string v = env("XDG_CACHE_HOME"); !v.empty() && v.front() == '/') return v + "/netloom";
+  if (std::string v = env("HOME"); !v.empty()) return v + "/.cache/netloom";
+  return {};
+}
+
+Database::Database(Dictionary dict) : Database(std::move(dict), std::string()) {}
+
+Database::Database(Dictionary dict, const std::string& cache_dir) : dict_(std::move(dict)) {
+  try {
+    if (cache_dir.empty())
+      compile();
+    else
+      use_cache(cache_dir);
+  } catch (...) {
+    if (db_) hs_free_database(db_);
+    throw;
+  }
+}
+
+void Database::compile() {
+  const std::size_t n = dict_.sigs.size();
+  CompileInput in = compile_input(dict_);
   hs_compile_error_t* err = nullptr;
-  if (hs_compile_multi(exprs.data(), flags.data(), ids.data(), static_cast<unsigned>(n), HS_MODE_BLOCK,
+  if (hs_compile_multi(in.exprs.data(), in.flags.data(), in.ids.data(), static_cast<unsigned>(n), kMode,
                        nullptr, &db_, &err) != HS_SUCCESS) {
     std::string msg = err && err->message ? err->message : "compile failed";
     int at = err ? err->expression : -1;
@@ -227,6 +502,50 @@ Database::Database(Dictionary dict) : dict_(std::move(dict)) {
     if (at >= 0 && static_cast<std::size_t>(at) < n)
       fail(dict_.file, dict_.sigs[at].line, "signature '" + dict_.sigs[at].name + "': " + msg);
     throw ConfigError(dict_.file + ": " + msg);
+  }
+}
+
+void Database::use_cache(const std::string& dir) {
+  // The cache never fails the construction: any problem compiles as without it.
+  Digest key{};
+  std::string path, why;
+  try {
+    key = cache_key(compile_input(dict_));
+    if (std::string refused = prepare_dir(dir); !refused.empty()) {
+      cache_result_ = CacheResult::unusable;
+      cache_note_ = std::move(refused);
+    } else {
+      path = dir + "/pdpi-" + hex(key) + ".hsdb";
+      db_ = load_entry(path, key, why);
+    }
+  } catch (const std::exception& e) {
+    cache_result_ = CacheResult::unusable;
+    cache_note_ = std::string("signature cache: ") + e.what();
+  }
+  if (db_) {
+    cache_result_ = CacheResult::loaded;
+    cache_file_ = path;
+    return;
+  }
+  compile();
+  if (cache_result_ == CacheResult::unusable) return;
+  std::string werr;
+  try {
+    werr = store_entry(dir, path, key, db_);
+  } catch (const std::exception& e) {
+    werr = std::string("signature cache: ") + e.what();
+  }
+  if (!werr.empty()) {
+    cache_result_ = CacheResult::unusable;
+    cache_note_ = std::move(werr);
+    return;
+  }
+  cache_file_ = path;
+  if (why.empty()) {
+    cache_result_ = CacheResult::stored;
+  } else {
+    cache_result_ = CacheResult::replaced_invalid;
+    cache_note_ = "cache entry '" + path + "' was not valid (" + why + "): recompiled and rewritten";
   }
 }
 

@@ -68,6 +68,21 @@ struct PacketView {
   std::uint16_t sport = 0, dport = 0;
 };
 
+// The directory of the compiled-database cache for PDPI's `cache_dir`
+// parameter: "none" -> "" (no cache); "" -> $NETLOOM_CACHE_DIR (its value
+// "none" also disables), else $XDG_CACHE_HOME/netloom (absolute only), else
+// $HOME/.cache/netloom, else "" (no cache); any other value as is.
+std::string resolve_cache_dir(const std::string& param);
+
+// What happened to the on-disk cache when a Database was built.
+enum class CacheResult : std::uint8_t {
+  off,               // no cache directory given
+  loaded,            // the database was deserialized from the cache
+  stored,            // compiled, and the cache entry written
+  replaced_invalid,  // an entry existed but was not valid: compiled and rewritten
+  unusable,          // the cache could not be used (refused or unwritable dir...): compiled
+};
+
 // One Hyperscan database for the whole dictionary. Thread-compatible: each
 // thread scans with its own Scanner.
 class Database {
@@ -75,6 +90,13 @@ class Database {
   // Compiles every signature (hs_compile_multi); a pattern Hyperscan refuses
   // becomes ConfigError "FILE:LINE: signature 'NAME': <hyperscan message>".
   explicit Database(Dictionary dict);
+  // The same, with an on-disk cache of the compiled database in `cache_dir`
+  // (empty: no cache; see resolve_cache_dir and docs/pdpi.md): an entry keyed
+  // by the SHA-256 of the expressions, flags, ids, mode, Hyperscan version and
+  // platform is loaded instead of compiling; a missing or invalid entry is
+  // (re)written after compiling. A cache that cannot be used never fails the
+  // construction: it compiles, and cache_note() says why.
+  Database(Dictionary dict, const std::string& cache_dir);
   ~Database();
   Database(const Database&) = delete;
   Database& operator=(const Database&) = delete;
@@ -84,9 +106,21 @@ class Database {
   // Whether signature i's non-regex constraints hold for the packet.
   bool constraints_hold(std::size_t i, const PacketView& p) const;
 
+  CacheResult cache_result() const { return cache_result_; }
+  bool from_cache() const { return cache_result_ == CacheResult::loaded; }
+  // The cache entry loaded or written ("" when none).
+  const std::string& cache_file() const { return cache_file_; }
+  // Why an entry was replaced or the cache not used ("" otherwise).
+  const std::string& cache_note() const { return cache_note_; }
+
  private:
+  void compile();
+  void use_cache(const std::string& dir);
+
   Dictionary dict_;
   hs_database* db_ = nullptr;
+  CacheResult cache_result_ = CacheResult::off;
+  std::string cache_file_, cache_note_;
 };
 
 class Scanner {
