@@ -124,8 +124,14 @@ FILE* gz_as_file(GzCookie* ck) {
 // ------------------------------------------------------------ offline reader
 class PcapFileReader final : public PacketReader {
  public:
-  PcapFileReader(pcap_t* p, std::string name, std::uint64_t total, GzCookie* gz, const ReaderOptions& opts)
-      : p_(p), name_(std::move(name)), total_(total), gz_(gz), iface_(opts.iface_base) {
+  PcapFileReader(pcap_t* p, std::string name, std::uint64_t total, GzCookie* gz, const ReaderOptions& opts,
+                 std::unique_ptr<char[]> iobuf)
+      : iobuf_(std::move(iobuf)),
+        p_(p),
+        name_(std::move(name)),
+        total_(total),
+        gz_(gz),
+        iface_(opts.iface_base) {
     int dlt = pcap_datalink(p_);
     linktype_ = (dlt < 0 || dlt > 0xFFFE) ? kUnknownLinktype : static_cast<std::uint16_t>(dlt);
     if (!opts.filter.empty()) filter_ = std::make_unique<BpfFilter>(opts.filter, opts.snaplen);
@@ -205,6 +211,7 @@ class PcapFileReader final : public PacketReader {
   std::uint64_t filtered() const override { return filtered_; }
 
  private:
+  std::unique_ptr<char[]> iobuf_;  // the FILE's buffer: freed after pcap_close closed it
   pcap_t* p_;
   std::string name_;
   std::uint64_t total_;
@@ -216,9 +223,24 @@ class PcapFileReader final : public PacketReader {
   bool finished_ = false;
 };
 
+// stdio's buffer for capture files. glibc ignores the size given to setvbuf
+// without a buffer (it keeps st_blksize, 4 KiB: one read() per 4 KiB), so
+// the reader supplies its own.
+constexpr std::size_t kReadBuffer = 1 << 20;
+
+std::unique_ptr<char[]> read_buffer(FILE* f) {
+  auto buf = std::make_unique_for_overwrite<char[]>(kReadBuffer);
+  setvbuf(f, buf.get(), _IOFBF, kReadBuffer);
+  return buf;
+}
+
+// `iobuf`: the buffer already given to f (a stream that was read from);
+// null: f is fresh and gets one here.
 std::unique_ptr<PacketReader> open_pcap_stream(FILE* f, const std::string& name, std::uint64_t total,
                                                GzCookie* gz, const ReaderOptions& opts,
-                                               bool unknown_is_not_capture) {
+                                               bool unknown_is_not_capture,
+                                               std::unique_ptr<char[]> iobuf = nullptr) {
+  if (!iobuf) iobuf = read_buffer(f);
   char errbuf[PCAP_ERRBUF_SIZE] = {0};
   pcap_t* p = pcap_fopen_offline_with_tstamp_precision(f, PCAP_TSTAMP_PRECISION_NANO, errbuf);
   if (!p) {
@@ -229,7 +251,7 @@ std::unique_ptr<PacketReader> open_pcap_stream(FILE* f, const std::string& name,
       throw InputError(name + ": not a pcap or pcapng capture (" + e + ")");
     throw InputError(name + ": unreadable capture header (" + e + ")");
   }
-  return std::make_unique<PcapFileReader>(p, name, total, gz, opts);
+  return std::make_unique<PcapFileReader>(p, name, total, gz, opts, std::move(iobuf));
 }
 
 std::unique_ptr<PacketReader> open_gzip(const std::string& path, std::uint64_t size,
@@ -535,7 +557,7 @@ std::unique_ptr<PacketReader> open_capture(const std::string& path, const Reader
   }
   FILE* f = std::fopen(path.c_str(), "rb");
   if (!f) throw InputError(path + ": cannot open: " + std::strerror(errno));
-  setvbuf(f, nullptr, _IOFBF, 1 << 20);
+  std::unique_ptr<char[]> iobuf = read_buffer(f);
   unsigned char m[4] = {0};
   std::size_t n = std::fread(m, 1, 4, f);
   if (n < 4 && std::ferror(f)) {
@@ -554,7 +576,7 @@ std::unique_ptr<PacketReader> open_capture(const std::string& path, const Reader
       std::fclose(f);
       throw InputError(path + ": cannot read: " + std::strerror(e));
     }
-    return open_pcap_stream(f, path, size, nullptr, opts, false);
+    return open_pcap_stream(f, path, size, nullptr, opts, false, std::move(iobuf));
   }
   std::fclose(f);
   if (n == 4 && is_pcapng_magic(m)) return detail::open_wiretap(path, path, size, opts);

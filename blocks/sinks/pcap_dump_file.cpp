@@ -124,7 +124,9 @@ void DumpFile::open(const std::string& path, int linktype, bool gzip, bool nanos
     release();
     throw InputError(error_);
   }
-  std::setvbuf(f, nullptr, _IOFBF, 256 * 1024);
+  constexpr std::size_t kBuffer = 256 * 1024;
+  if (!iobuf_) iobuf_ = std::make_unique_for_overwrite<char[]>(kBuffer);
+  std::setvbuf(f, iobuf_.get(), _IOFBF, kBuffer);
   pcap_ = pcap_open_dead_with_tstamp_precision(
       linktype, static_cast<int>(kMaxCaplen),
       nanoseconds ? PCAP_TSTAMP_PRECISION_NANO : PCAP_TSTAMP_PRECISION_MICRO);

@@ -6,6 +6,7 @@
 #include <pcap/pcap.h>
 
 #include <cstdint>
+#include <memory>
 #include <string>
 
 namespace netloom::pcapdump {
@@ -40,6 +41,9 @@ class DumpFile {
   void release() noexcept;
   std::string describe(const char* what) const;
 
+  // stdio's buffer, ours: glibc ignores a size given to setvbuf without a
+  // buffer and writes 4 KiB at a time. Outlives the FILE (destroyed last).
+  std::unique_ptr<char[]> iobuf_;
   pcap_t* pcap_ = nullptr;
   pcap_dumper_t* dumper_ = nullptr;
   Stream* stream_ = nullptr;
