@@ -2,6 +2,7 @@
 
 #include <rrd.h>
 
+#include <algorithm>
 #include <cctype>
 #include <charconv>
 #include <cmath>
@@ -40,8 +41,9 @@ std::string create(const std::string& path, std::string_view ds, unsigned long s
   return {};
 }
 
-std::string update(const std::string& path, std::time_t t, double value) {
-  // Formatted without the C locale's help: librrd reads "time:value".
+namespace {
+// "time:value", formatted without the C locale's help (librrd reads it).
+std::string format_sample(std::time_t t, double value) {
   char buf[64];
   auto r = std::to_chars(buf, buf + sizeof buf, static_cast<long long>(t));
   *r.ptr++ = ':';
@@ -50,11 +52,51 @@ std::string update(const std::string& path, std::time_t t, double value) {
   } else {
     r = std::to_chars(r.ptr, buf + sizeof buf - 1, value);
   }
-  *r.ptr = '\0';
-  const char* argv[] = {buf};
+  return std::string(buf, r.ptr);
+}
+}  // namespace
+
+std::string update(const std::string& path, std::time_t t, double value) {
+  const std::string s = format_sample(t, value);
+  const char* argv[] = {s.c_str()};
   rrd_clear_error();
   if (rrd_update_r(path.c_str(), nullptr, 1, argv) != 0) return take_error("rrd_update_r failed");
   return {};
+}
+
+std::time_t last_update(const std::string& path) {
+  rrd_clear_error();
+  const std::time_t t = rrd_last_r(path.c_str());
+  rrd_clear_error();
+  return t;
+}
+
+UpdateResult update(const std::string& path, const std::vector<Sample>& samples, std::time_t& last) {
+  UpdateResult res;
+  std::vector<std::string> text;
+  text.reserve(samples.size());
+  for (const Sample& s : samples) text.push_back(format_sample(s.t, s.value));
+  std::size_t from = 0;
+  while (from < samples.size()) {
+    std::vector<const char*> argv;
+    for (std::size_t i = from; i < samples.size(); ++i) argv.push_back(text[i].c_str());
+    rrd_clear_error();
+    if (rrd_update_r(path.c_str(), nullptr, static_cast<int>(argv.size()), argv.data()) == 0) {
+      res.written += argv.size();
+      last = std::max(last, samples.back().t);
+      break;
+    }
+    // librrd stops at the first sample it refuses, keeping those before it:
+    // the file's last update says how far it got.
+    res.errors.push_back(take_error("rrd_update_r failed"));
+    const std::time_t now = last_update(path);
+    std::size_t i = from;
+    while (i < samples.size() && samples[i].t <= now && samples[i].t > last) ++i;
+    res.written += i - from;
+    if (now > last) last = now;
+    from = i + 1;  // samples[i] was refused
+  }
+  return res;
 }
 
 }  // namespace netloom::rrd

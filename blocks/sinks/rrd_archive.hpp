@@ -4,6 +4,7 @@
 #include <ctime>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace netloom::rrd {
 
@@ -25,5 +26,22 @@ std::string create(const std::string& path, std::string_view ds, unsigned long s
 
 // One value at time t (NaN and infinities are written as U). Returns librrd's error text.
 std::string update(const std::string& path, std::time_t t, double value);
+
+struct Sample {
+  std::time_t t;
+  double value;
+};
+struct UpdateResult {
+  std::size_t written = 0;          // samples now in the file
+  std::vector<std::string> errors;  // librrd's text, one per sample refused
+};
+// Several samples (increasing times) in as few librrd calls as possible: one
+// open/map/unmap of the file instead of one per sample. `last` is the file's
+// last update before the call (samples at or before it are refused); on
+// return it is the file's last update. A refused sample is reported and
+// skipped; the ones after it are still written.
+UpdateResult update(const std::string& path, const std::vector<Sample>& samples, std::time_t& last);
+// The file's last update time (rrd_last_r), -1 if unreadable.
+std::time_t last_update(const std::string& path);
 
 }  // namespace netloom::rrd

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <filesystem>
 #include <future>
 #include <netloom/netloom.hpp>
@@ -60,6 +61,12 @@ class RrdSink final : public Block {
                  "RRD step, whole seconds: the histogram window length (Tstat: 300 s); "
                  "heartbeat is twice this")
             .at_least(1),
+        duration("write_interval", "10s",
+                 "a window arriving less than this wall-clock time after the last write is held and "
+                 "written with a later one (or at the end): replaying a trace, a file's values of many "
+                 "windows go in one librrd call; a live link's windows, minutes apart, are written as "
+                 "they come. 0: every window at once")
+            .at_least(0),
     };
     i.counters = {
         {"windows", "histogram windows received"},
@@ -83,6 +90,7 @@ class RrdSink final : public Block {
     if (step_ns % kNsPerSec != 0)
       throw ConfigError("step must be whole seconds (RRD steps are), not " + std::to_string(step_ns) + " ns");
     step_ = static_cast<unsigned long>(step_ns / kNsPerSec);
+    write_interval_ = std::chrono::nanoseconds(p.get_duration_ns("write_interval"));
 
     dir_ = p.get_string("dir");
     const std::string& dir = dir_;
@@ -138,27 +146,21 @@ class RrdSink final : public Block {
     }
     have_last_ = true;
     last_t_ = t;
-    if (!ops_.empty()) {
-      // librrd opens, maps and unmaps every file per update (about 200
-      // files per window with the shipped rrd.conf): done on another thread
-      // while the next window is counted. One window at most is in flight.
-      writing_ = std::async(std::launch::async, [ops = std::move(ops_), step = step_]() mutable {
-        for (Op& op : ops) {
-          if (op.create) op.error = create(op.file->path, op.ds, step, op.t - 10);
-          if (op.error.empty())
-            op.error = update(op.file->path, op.t, op.value);
-          else
-            op.error = "cannot create: " + op.error;
-        }
-        return std::move(ops);
-      });
-      ops_.clear();
-    }
+    // librrd opens, maps and unmaps a file per call (about 200 files per
+    // window with the shipped rrd.conf). Values are written on another
+    // thread, and a file's values of several windows go in one call when
+    // windows come faster than `write_interval` of wall-clock time (replaying
+    // a trace); a live link's windows, minutes apart, are written at once.
+    const auto now = std::chrono::steady_clock::now();
+    if (now - last_write_ >= write_interval_) start_write(now);
   }
-
   // The end of the run (or the block's removal by a reload): the last
   // window's files are complete when this returns.
-  void flush(Emit&) override { collect_write(); }
+  void flush(Emit&) override {
+    collect_write();
+    start_write(std::chrono::steady_clock::now());
+    collect_write();
+  }
 
   // Runs between two messages, i.e. between two windows (the runtime drains
   // the graph first): the next window is the first written with the new file.
@@ -169,7 +171,10 @@ class RrdSink final : public Block {
       return;
     }
     Conf next = read_conf(std::get<std::string>(value));
-    collect_write();  // the writes in flight point into the old lines
+    // Pending values and the writes in flight point into the old lines.
+    collect_write();
+    start_write(std::chrono::steady_clock::now());
+    collect_write();
     std::size_t stats = 0;
     for (const HistogramConf& h : next.histograms) stats += h.stats.size();
     conf_ = std::move(next);
@@ -188,7 +193,10 @@ class RrdSink final : public Block {
  private:
   struct File {
     std::string path;
-    bool ready = false;  // exists (created by us or found)
+    bool ready = false;           // exists (created by us or found)
+    std::time_t last = 0;         // its last update, once ready
+    std::string ds;               // its data source, for the creation
+    std::vector<Sample> pending;  // values not handed to the writer yet
   };
   struct Line {
     const HistogramConf* conf;
@@ -210,7 +218,8 @@ class RrdSink final : public Block {
     for (const HistogramConf& h : conf_.histograms) {
       Line l{&h, ds_name(h.histogram), {}, false, false, std::vector<bool>(h.stats.size(), false)};
       for (const Stat& s : h.stats)
-        l.files.push_back({(fs::path(dir_) / (h.histogram + "." + s.name + ".rrd")).string()});
+        l.files.push_back(
+            {(fs::path(dir_) / (h.histogram + "." + s.name + ".rrd")).string(), false, 0, {}, {}});
       lines_.push_back(std::move(l));
     }
   }
@@ -233,39 +242,72 @@ class RrdSink final : public Block {
         continue;
       }
       File& f = l.files[i];
-      Op op{&f, l.ds, false, t, values[i].value, {}};
-      if (!f.ready) {
-        // Tstat starts an archive 10 s before its first value.
-        std::error_code ec;
-        op.create = !fs::exists(f.path, ec);
-        f.ready = true;  // undone by collect_write() if the creation fails
-      }
-      ops_.push_back(std::move(op));
+      if (f.pending.empty()) pending_.push_back(&f);
+      f.pending.push_back({t, values[i].value});
+      f.ds = l.ds;
     }
   }
 
-  // One file's librrd calls for a window, run by the writer thread.
+  // One file's librrd work, done by the writer thread.
   struct Op {
     File* file;
     std::string ds;
-    bool create;
-    std::time_t t;
-    double value;
-    std::string error;  // set by the writer; "cannot create: ..." if the creation failed
+    bool check;  // first write of this file: create it if missing, else read its last update
+    std::vector<Sample> samples;
+    std::time_t last = 0;  // in: the file's last update; out: after the writes
+    bool created = false;
+    std::string create_error;
+    UpdateResult result;
   };
 
-  // Waits for the previous window's librrd calls and accounts for them here,
-  // on the block's thread (counters, log).
+  // Hands every pending value to the writer thread (after the previous
+  // batch is complete: one batch at most in flight).
+  void start_write(std::chrono::steady_clock::time_point now) {
+    last_write_ = now;
+    if (pending_.empty()) return;
+    collect_write();
+    std::vector<Op> ops;
+    ops.reserve(pending_.size());
+    for (File* f : pending_) {
+      ops.push_back(Op{f, f->ds, !f->ready, std::move(f->pending), f->last, false, {}, {}});
+      f->pending.clear();
+      f->ready = true;  // undone by collect_write() if the creation fails
+    }
+    pending_.clear();
+    writing_ = std::async(std::launch::async, [ops = std::move(ops), step = step_]() mutable {
+      for (Op& op : ops) {
+        if (op.check) {
+          std::error_code ec;
+          if (!fs::exists(op.file->path, ec)) {
+            // Tstat starts an archive 10 s before its first value.
+            op.last = op.samples.front().t - 10;
+            op.create_error = create(op.file->path, op.ds, step, op.last);
+            if (!op.create_error.empty()) continue;
+            op.created = true;
+          } else {
+            op.last = last_update(op.file->path);
+          }
+        }
+        op.result = update(op.file->path, op.samples, op.last);
+      }
+      return std::move(ops);
+    });
+  }
+
+  // Waits for the batch in flight and accounts for it here, on the block's
+  // thread (counters, log).
   void collect_write() {
     if (!writing_.valid()) return;
     for (Op& op : writing_.get()) {
-      if (op.create && op.error.rfind("cannot create: ", 0) != 0) created_->add();
-      if (!op.error.empty()) {
-        if (op.create && op.error.rfind("cannot create: ", 0) == 0) op.file->ready = false;
-        report(*errors_, naming(op.file->path, op.error));
+      if (!op.create_error.empty()) {
+        op.file->ready = false;
+        report(*errors_, naming(op.file->path, "cannot create: " + op.create_error));
         continue;
       }
-      values_->add();
+      if (op.created) created_->add();
+      op.file->last = op.last;
+      values_->add(op.result.written);
+      for (const std::string& e : op.result.errors) report(*errors_, naming(op.file->path, e));
     }
   }
 
@@ -313,8 +355,10 @@ class RrdSink final : public Block {
   std::uint64_t reported_ = 0;  // errors so far, for the log's rate limit
   Counter *windows_ = nullptr, *windows_skipped_ = nullptr, *values_ = nullptr, *created_ = nullptr,
           *errors_ = nullptr, *missing_ = nullptr, *skipped_ = nullptr;
-  std::vector<Op> ops_;                   // this window's librrd calls
-  std::future<std::vector<Op>> writing_;  // the previous window's, in flight
+  std::vector<File*> pending_;  // files with values not written yet
+  std::chrono::steady_clock::duration write_interval_{};
+  std::chrono::steady_clock::time_point last_write_{};
+  std::future<std::vector<Op>> writing_;  // the batch in flight
 };
 
 }  // namespace
