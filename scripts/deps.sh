@@ -13,6 +13,8 @@ PACKAGES=(
   libssl-dev
   # scripts/fuzz.sh: clang with libFuzzer's runtime
   clang-14 libclang-rt-14-dev
+  # IPFIX tests: nfcapd/nfdump as the reference collector
+  nfdump
 )
 missing=()
 for p in "${PACKAGES[@]}"; do
