@@ -12,7 +12,7 @@
 #                   (default /tmp/netloom-bench-nN.pcap, reused across runs)
 #   --build DIR     build tree holding netloom and bench/bench_plain_loop (default build)
 #   --composition   composition to time (default compositions/count.xml); it gets
-#                   -D input=TRACE -D out=WORKDIR/out, and prints its packet count
+#                   -D input=TRACE -D out=WORKDIR/out.ROUND, and prints its packet count
 #   -D name=value   an extra deployment variable for the composition (repeatable)
 #   --max-ratio X   exit 1 when the median paired ratio netloom/plain exceeds X
 #
@@ -106,8 +106,11 @@ for i in $(seq 1 "$runs"); do
   run plain "$plain" "$trace"
   p_secs=$secs; p_rss=$rss_kb
   p_packets=$(sed -n 's/.*packets=\([0-9]*\).*/\1/p' "$work/plain.out")
-  rm -rf "$work/out"
-  run netloom "$netloom" run "$composition" -D "input=$trace" -D "out=$work/out" $extra_defines
+  # A fresh output directory per round, all removed at the end: deleting
+  # the previous round's ~1 400 files right before a run makes ext4 search
+  # its inode tables for recently deleted inodes at every file creation, a
+  # cost no probe writing new windows pays.
+  run netloom "$netloom" run "$composition" -D "input=$trace" -D "out=$work/out.$i" $extra_defines
   n_secs=$secs; n_rss=$rss_kb
   # The run summary: "netloom: X finished in S s: N packets from the sources"
   n_packets=$(sed -n 's/.* finished in .*: \([0-9]*\) packets from the sources.*/\1/p' "$work/netloom.err" | head -n 1)
