@@ -39,6 +39,8 @@
 #include "fuzz_input.hpp"
 #include "fuzz_linktypes.hpp"
 #include "harness.hpp"
+#include "ipfix_codec.hpp"
+#include "ipfix_flow.hpp"
 #include "pcapio.hpp"
 
 namespace fs = std::filesystem;
@@ -426,6 +428,67 @@ void text_seeds(const fs::path& repo) {
   seed("bayes_config", "errors.conf", "FEATURE PKTSIZE\nCLASS_LEN 300\nDISCRETE long =\nDISCRETE zero =\n");
 }
 
+// IPFIX: what an IPFIXExporter sends (the four templates, then records of
+// flows of each layout, with labels and layer-7 strings), over UDP and TCP,
+// and a session that withdraws its templates.
+void ipfix_seeds() {
+  std::vector<FlowRecord> flows;
+  for (int v : {4, 6})
+    for (std::uint8_t proto : {std::uint8_t{6}, std::uint8_t{17}}) {
+      FlowRecord r;
+      r.key.ip_version = static_cast<std::uint8_t>(v);
+      r.key.l4_proto = proto;
+      r.key.client[0] = 10, r.key.client[15] = 1;
+      r.key.server[0] = 192, r.key.server[15] = 2;
+      r.key.client_port = 40000;
+      r.key.server_port = proto == 6 ? 443 : 53;
+      r.first_ns = 1700000000000000000ull;
+      r.last_ns = r.first_ns + 1234567;
+      r.end = FlowEnd::fin;
+      r.complete = true;
+      r.tcp[0].pkts_all = r.udp[0].pkts_all = 7;
+      r.tcp[1].pkts_all = r.udp[1].pkts_all = 5;
+      r.tcp[0].bytes_all = r.udp[0].bytes_all = 700;
+      r.tcp[1].bytes_all = r.udp[1].bytes_all = 5000;
+      r.labels.app = proto == 6 ? "TLS" : "DNS";
+      r.l7.tls_sni = "www.example.org";
+      flows.push_back(r);
+    }
+  auto message = [&](std::uint32_t seq, bool templates, bool records) {
+    ipfix::Bytes b;
+    ipfix::begin_message(b, 1700000000, seq, 1);
+    if (templates) {
+      const std::size_t set = ipfix::open_set(b, ipfix::kTemplateSetId);
+      for (const ipfix::Template& t : ipfix::export_templates()) ipfix::put_template(b, t);
+      ipfix::close_set(b, set);
+    }
+    if (records)
+      for (const FlowRecord& r : flows) {
+        const ipfix::Layout l = ipfix::layout_of(r);
+        const std::size_t set = ipfix::open_set(b, static_cast<std::uint16_t>(l));
+        ipfix::put_record(b, r, l);
+        ipfix::close_set(b, set);
+      }
+    ipfix::finish_message(b);
+    return b;
+  };
+  auto framed = [](std::string& out, std::uint8_t header, const ipfix::Bytes& m) {
+    fuzz::put_record(out, header, m.data(), m.size());
+  };
+  std::string udp, tcp, mixed;
+  framed(udp, 1, message(0, true, false));
+  framed(udp, 1, message(0, false, true));
+  framed(udp, 1 | 16, message(4, false, true));  // after the templates expired
+  seed("ipfix", "udp", udp);
+  framed(tcp, 4, message(0, true, true));
+  framed(tcp, 4 | 8, message(4, false, true));  // then the connection ends
+  framed(tcp, 4, message(8, false, true));      // records without templates
+  seed("ipfix", "tcp", tcp);
+  framed(mixed, 1, message(0, true, true));
+  framed(mixed, 3, message(0, false, true));  // another exporter: its templates are unknown
+  seed("ipfix", "two-exporters", mixed);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -438,6 +501,7 @@ int main(int argc, char** argv) {
   const fs::path corpus = argc > 3 ? fs::path(argv[3]) : repo / "../shared/corpus";
   fs::create_directories(g_out);
   text_seeds(repo);
+  ipfix_seeds();
   if (fs::is_directory(corpus / "dev")) {
     const auto files = captures(corpus);
     capture_seeds(files, corpus);

@@ -23,7 +23,7 @@ seconds=${1:-60}
 jobs=${NETLOOM_FUZZ_JOBS:-2}
 build=$root/build-fuzz/clang
 corpus_root=${NETLOOM_CORPUS:-$root/../shared/corpus}
-all_targets=(decode capture composition pdpi_signatures pdpi_match bayes_config fsmdpi)
+all_targets=(decode capture composition pdpi_signatures pdpi_match bayes_config fsmdpi ipfix)
 read -r -a targets <<<"${NETLOOM_FUZZ_TARGETS:-${all_targets[*]}}"
 
 [ "${NETLOOM_FUZZ_NO_DEPS:-0}" = 1 ] || ./scripts/deps.sh
@@ -58,7 +58,7 @@ rm -rf "$build/seeds"
 
 # Largest input per target: frames, whole (shortened) captures, flows, texts.
 declare -A max_len=([decode]=4096 [capture]=65536 [composition]=16384 [pdpi_signatures]=16384
-  [pdpi_match]=32768 [bayes_config]=16384 [fsmdpi]=65536)
+  [pdpi_match]=32768 [bayes_config]=16384 [fsmdpi]=65536 [ipfix]=65536)
 
 run_target() {
   local t=$1
