@@ -15,6 +15,8 @@ PACKAGES=(
   clang-14 libclang-rt-14-dev
   # IPFIX tests: nfcapd/nfdump as the reference collector
   nfdump
+  # KafkaSink
+  librdkafka-dev
 )
 missing=()
 for p in "${PACKAGES[@]}"; do
