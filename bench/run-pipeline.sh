@@ -15,6 +15,8 @@
 #                   -D input=TRACE -D out=WORKDIR/out.ROUND, and prints its packet count
 #   -D name=value   an extra deployment variable for the composition (repeatable)
 #   --max-ratio X   exit 1 when the median paired ratio netloom/plain exceeds X
+#   --peer ndpi     time nDPI's ndpiReader (Debian libndpi-bin) on the trace instead
+#                   of netloom: its full DPI of every flow, same pairing and report
 #
 # Needs bash, awk, GNU date and, for peak RSS, /usr/bin/time (GNU time); no python
 # except to build the trace (the shared make-bench-trace.sh uses python3).
@@ -31,6 +33,7 @@ build=$root/build
 composition=$root/compositions/count.xml
 extra_defines=
 max_ratio=
+peer=
 
 usage() { sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
 while [ $# -gt 0 ]; do
@@ -42,6 +45,7 @@ while [ $# -gt 0 ]; do
     --composition) composition=${2:?}; shift 2 ;;
     -D) extra_defines="$extra_defines -D ${2:?}"; shift 2 ;;
     --max-ratio) max_ratio=${2:?}; shift 2 ;;
+    --peer) peer=${2:?}; shift 2 ;;
     -h|--help) usage ;;
     *) echo "run-pipeline.sh: unknown argument '$1'" >&2; usage ;;
   esac
@@ -52,6 +56,13 @@ trace=${trace:-/tmp/netloom-bench-n$ncopies.pcap}
 build=$(cd "$build" 2>/dev/null && pwd) || { echo "run-pipeline.sh: no build directory $build" >&2; exit 2; }
 plain=$build/bench/bench_plain_loop
 netloom=$build/netloom
+who=netloom
+if [ "${peer:-}" = ndpi ]; then
+  who=ndpiReader
+  netloom=$(command -v ndpiReader) || { echo "run-pipeline.sh: ndpiReader not installed (apt-get install libndpi-bin)" >&2; exit 2; }
+elif [ -n "${peer:-}" ]; then
+  echo "run-pipeline.sh: unknown --peer '$peer' (known: ndpi)" >&2; exit 2
+fi
 for exe in "$plain" "$netloom"; do
   if [ ! -x "$exe" ]; then
     echo "run-pipeline.sh: $exe missing; build it: cmake --build $build --target bench_plain_loop netloom" >&2
@@ -110,10 +121,16 @@ for i in $(seq 1 "$runs"); do
   # the previous round's ~1 400 files right before a run makes ext4 search
   # its inode tables for recently deleted inodes at every file creation, a
   # cost no probe writing new windows pays.
-  run netloom "$netloom" run "$composition" -D "input=$trace" -D "out=$work/out.$i" $extra_defines
+  if [ "${peer:-}" = ndpi ]; then
+    # ndpiReader's summary: "IP packets: I of N packets total".
+    run netloom "$netloom" -i "$trace"
+    n_packets=$(sed -n 's/.* of \([0-9]*\) packets total.*/\1/p' "$work/netloom.out" | head -n 1)
+  else
+    run netloom "$netloom" run "$composition" -D "input=$trace" -D "out=$work/out.$i" $extra_defines
+    # The run summary: "netloom: X finished in S s: N packets from the sources"
+    n_packets=$(sed -n 's/.* finished in .*: \([0-9]*\) packets from the sources.*/\1/p' "$work/netloom.err" | head -n 1)
+  fi
   n_secs=$secs; n_rss=$rss_kb
-  # The run summary: "netloom: X finished in S s: N packets from the sources"
-  n_packets=$(sed -n 's/.* finished in .*: \([0-9]*\) packets from the sources.*/\1/p' "$work/netloom.err" | head -n 1)
   if [ -z "$p_packets" ] || [ "$p_packets" != "$n_packets" ]; then
     echo "run-pipeline.sh: packet counts differ: plain loop ${p_packets:-?}, netloom ${n_packets:-?}" >&2
     cat "$work/netloom.err" >&2 2>/dev/null || true
@@ -134,8 +151,8 @@ pps() { awk -v n="$packets" -v s="$1" 'BEGIN { if (s > 0) printf "%.2f M", n / s
 echo
 echo "packets:               $packets (same count from both)"
 echo "median plain loop:     ${med_plain} s  ($(pps "$med_plain") packets/s), peak RSS ${plain_rss_max} KiB"
-echo "median netloom:        ${med_netloom} s  ($(pps "$med_netloom") packets/s), peak RSS ${netloom_rss_max} KiB"
-echo "median paired ratio:   ${med_ratio} (netloom / plain loop, $runs rounds)"
+echo "median ${who}: ${med_netloom} s  ($(pps "$med_netloom") packets/s), peak RSS ${netloom_rss_max} KiB"
+echo "median paired ratio:   ${med_ratio} ($who / plain loop, $runs rounds)"
 if [ -n "$max_ratio" ]; then
   if awk -v r="$med_ratio" -v m="$max_ratio" 'BEGIN { exit !(r > m) }'; then
     echo "FAIL: median ratio $med_ratio exceeds --max-ratio $max_ratio" >&2
