@@ -108,11 +108,14 @@ Verdict decide_udp(const Direction& d, std::uint16_t current, const Params& p) {
   (void)p;
   Verdict v;
   const std::uint16_t det = d.udp_type(current);
+  v.udp_type = det;
+  // The chi-square test (16 statistics over the nibble table) only matters
+  // for a direction typed SKYPE_E2E/SKYPE_OUT: most flows stop here.
+  if (det != kUdpSkypeE2E && det != kUdpSkypeOut) return v;
   const ChiClass chi = d.chi_udp_class();
   const bool chi_agrees = chi != ChiClass::not_skype;
-  v.udp_type = det;
-  if ((det == kUdpSkypeE2E || det == kUdpSkypeOut) && !chi_agrees) v.udp_type = current;
-  if (d.bayes_flag() == 1 && chi_agrees && (det == kUdpSkypeE2E || det == kUdpSkypeOut)) {
+  if (!chi_agrees) v.udp_type = current;
+  if (chi_agrees && d.bayes_flag() == 1) {
     v.skype = true;
     v.l7 = static_cast<int>(chi);
   }
