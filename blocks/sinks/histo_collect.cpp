@@ -27,6 +27,7 @@ Collector::Collector(const Selection& sel) {
   for (const Def& d : defs)
     if (d.index < sel.enabled.size() && sel.enabled[d.index]) h_[d.index] = std::make_unique<Histogram>(d);
   if (sel.adx) adx_.emplace(sel.adx_mask);
+  for (std::size_t b = 0; b < bases().size(); ++b) first_.push_back(instance(static_cast<Base>(b)));
 }
 
 bool Collector::packet(const Packet& p, bool src_internal, bool dst_internal) {
