@@ -5,6 +5,7 @@
 // running graph: the new rrd.conf applies from the next window. See docs/rrd.md.
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <filesystem>
@@ -124,6 +125,15 @@ class RrdSink final : public Block {
       report(*windows_skipped_, "window " + std::to_string(w.step) + " ends at " + std::to_string(t) +
                                     ", not after the previous window (" + std::to_string(last_t_) +
                                     "): not written");
+      return;
+    }
+    // An archive starts before its first value, and librrd takes a start
+    // at or before the epoch for "now": a window ending in the first second
+    // of 1970 cannot be written.
+    if (t < 2) {
+      windows_skipped_->add();
+      once(said_epoch_, "window " + std::to_string(w.step) + " ends at " + std::to_string(t) +
+                            ": too close to 1970-01-01 for an RRD archive, not written");
       return;
     }
     check_window_length(w);
@@ -279,8 +289,9 @@ class RrdSink final : public Block {
         if (op.check) {
           std::error_code ec;
           if (!fs::exists(op.file->path, ec)) {
-            // Tstat starts an archive 10 s before its first value.
-            op.last = op.samples.front().t - 10;
+            // Tstat starts an archive 10 s before its first value (at 1 s
+            // at the earliest: librrd reads 0 and before as "now").
+            op.last = std::max<std::time_t>(op.samples.front().t - 10, 1);
             op.create_error = create(op.file->path, op.ds, step, op.last);
             if (!op.create_error.empty()) continue;
             op.created = true;
@@ -350,7 +361,7 @@ class RrdSink final : public Block {
   Conf conf_;
   std::vector<Line> lines_;
   unsigned long step_ = 300;
-  bool have_last_ = false, said_length_ = false, said_early_ = false;
+  bool have_last_ = false, said_length_ = false, said_early_ = false, said_epoch_ = false;
   std::time_t last_t_ = 0;
   std::uint64_t reported_ = 0;  // errors so far, for the log's rate limit
   Counter *windows_ = nullptr, *windows_skipped_ = nullptr, *values_ = nullptr, *created_ = nullptr,
