@@ -38,4 +38,19 @@ class LoopbackPort {
   sockaddr_in addr_{};
 };
 
+// A port of `type` (SOCK_DGRAM, SOCK_STREAM) on 127.0.0.1 free right now, for
+// a listener another process opens next (the kernel picks it; the short race
+// until that process binds is accepted).
+inline std::uint16_t free_port(int type) {
+  int fd = ::socket(AF_INET, type, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof a;
+  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  ::close(fd);
+  return ntohs(a.sin_port);
+}
+
 }  // namespace netloom::test

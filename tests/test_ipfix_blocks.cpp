@@ -16,10 +16,12 @@
 #include "block_harness.hpp"
 #include "ipfix_codec.hpp"
 #include "ipfix_flow.hpp"
+#include "loopback_port.hpp"
 
 using namespace netloom;
 using namespace std::chrono_literals;
 using netloom::test::FakeContext;
+using netloom::test::free_port;
 using netloom::test::make_block;
 using netloom::test::PluginFile;
 
@@ -59,19 +61,6 @@ struct Collect : Emit {
     for (auto& r : m->as<FlowBatch>().records) records.push_back(r);
   }
 };
-
-// A port on 127.0.0.1 free right now (for the given socket type).
-std::uint16_t free_port(int type) {
-  int fd = ::socket(AF_INET, type, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof a;
-  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  ::close(fd);
-  return ntohs(a.sin_port);
-}
 
 int bound_socket(int type, std::uint16_t port) {
   int fd = ::socket(AF_INET, type, 0);

@@ -28,11 +28,13 @@
 #include <thread>
 
 #include "corpus.hpp"
+#include "loopback_port.hpp"
 #include "pcap_builder.hpp"
 #include "subprocess.hpp"
 
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
+using netloom::test::free_port;
 using netloom::test::run;
 
 namespace {
@@ -64,18 +66,6 @@ std::string find_program(const char* name) {
     if (::access(p.c_str(), X_OK) == 0) return p.string();
   }
   return "";
-}
-
-std::uint16_t free_port(int type) {
-  int fd = ::socket(AF_INET, type, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof a;
-  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  ::close(fd);
-  return ntohs(a.sin_port);
 }
 
 // Whether something has bound 127.0.0.1:port (TCP: listens on it), from /proc/net.

@@ -326,7 +326,7 @@ void RowWriter::csv_string(std::string_view s) {
   out_ += '"';
 }
 
-void RowWriter::json_string(std::string_view s) {
+void append_json_string(std::string& out_, std::string_view s) {
   out_ += '"';
   for (unsigned char c : s) {
     switch (c) {
@@ -358,6 +358,8 @@ void RowWriter::json_string(std::string_view s) {
   }
   out_ += '"';
 }
+
+void RowWriter::json_string(std::string_view s) { append_json_string(out_, s); }
 
 void RowWriter::absent(std::string_view tstat_text) {
   sep();

@@ -59,6 +59,9 @@ class RowWriter {
 };
 
 // Time conversions exactly as Tstat prints them (its times are µs doubles).
+// Appends s as a JSON string (quoted, escaped): LogSink's json format and KafkaSink.
+void append_json_string(std::string& out, std::string_view s);
+
 double abs_ms(std::uint64_t ns);                            // time2double(t)/1000
 double rel_ms(std::uint64_t from_ns, std::uint64_t to_ns);  // elapsed(from,to)/1000, 0 if to < from
 double rel_s(std::uint64_t from_ns, std::uint64_t to_ns);   // elapsed(from,to)/1000/1000
