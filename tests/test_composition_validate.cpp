@@ -63,6 +63,19 @@ const std::map<std::string, BlockInfo, std::less<>>& fixtures() {
     tap.threading = Threading::stateless;
     (*r)[tap.type] = tap;
 
+    BlockInfo cls;  // a classifier: packets in, the same packets out
+    cls.type = "Classifier";
+    cls.inputs = {port("in", "PacketBatch")};
+    cls.outputs = {port("out", "PacketBatch", false)};
+    cls.threading = Threading::replicable;
+    (*r)[cls.type] = cls;
+
+    BlockInfo fst;  // per-flow state fed flow records
+    fst.type = "FlowStats";
+    fst.inputs = {port("in", "FlowBatch")};
+    fst.threading = Threading::replicable;
+    (*r)[fst.type] = fst;
+
     BlockInfo null;
     null.type = "Null";
     null.inputs = {port("in", "*")};
@@ -470,4 +483,74 @@ TEST(CompositionValidate, NullLookupMeansEveryTypeIsUnknown) {
   ASSERT_EQ(errs.size(), 1u);
   EXPECT_EQ(errs[0].str(),
             "api:3: block 'x': unknown block type 'T' (`netloom inspect` lists the available types)");
+}
+
+// ---- replica groups ----------------------------------------------------------
+
+TEST(CompositionValidate, ConnectedReplicatedBlocksFormOneGroup) {
+  Result r = check(comp({
+      R"(  <block id="cap" type="PcapSource"><param name="files" value="a"/></block>)",  // 2
+      R"(  <block id="trk" type="FlowTracker" replicas="2"/>)",                          // 3
+      R"(  <block id="c1" type="Classifier" replicas="2"/>)",                            // 4
+      R"(  <block id="c2" type="Classifier" replicas="2"/>)",                            // 5
+      R"(  <block id="sink" type="Null"/>)",                                             // 6
+      R"(  <block id="cnt" type="FlowCounter" replicas="2"/>)",                          // 7
+      R"(  <connect from="cap.out" to="trk.in"/>)",
+      R"(  <connect from="trk.out" to="c1.in"/>)",
+      R"(  <connect from="c1.out" to="c2.in"/>)",
+      R"(  <connect from="c2.out" to="sink.in"/>)",
+      R"(  <connect from="trk.flows" to="cnt.in"/>)",
+  }));
+  EXPECT_EQ(r.errors, V{});
+  ASSERT_EQ(r.vc.groups.size(), 1u);  // the stateless FlowCounter is not part of it
+  EXPECT_EQ(r.vc.groups[0].members, (V{"trk", "c1", "c2"}));
+  EXPECT_EQ(r.vc.groups[0].replicas, "2");
+  EXPECT_EQ(r.vc.groups[0].entry.block, "trk");
+  EXPECT_EQ(r.vc.groups[0].entry.port, "in");
+}
+
+TEST(CompositionValidate, OneReplicaMakesNoGroup) {
+  Result r = check(comp({
+      R"(  <block id="cap" type="PcapSource"><param name="files" value="a"/></block>)",
+      R"(  <block id="trk" type="FlowTracker" replicas="1"/>)",
+      R"(  <connect from="cap.out" to="trk.in"/>)",
+  }));
+  EXPECT_EQ(r.errors, V{});
+  EXPECT_TRUE(r.vc.groups.empty());
+}
+
+TEST(CompositionValidate, ConnectedReplicatedBlocksNeedTheSameCount) {
+  Result r = check(comp({
+      R"(  <block id="cap" type="PcapSource"><param name="files" value="a"/></block>)",  // 2
+      R"(  <block id="trk" type="FlowTracker" replicas="2"/>)",                          // 3
+      R"(  <block id="c1" type="Classifier" replicas="3"/>)",                            // 4
+      R"(  <connect from="cap.out" to="trk.in"/>)",
+      R"(  <connect from="trk.out" to="c1.in"/>)",
+  }));
+  EXPECT_EQ(r.errors, (V{"v.xml:4: block 'c1': replicas='3' differs from replicas='2' of 'trk', which it is "
+                         "connected to (replicated blocks that feed each other form one group: trk, c1)"}));
+}
+
+TEST(CompositionValidate, ReplicatedGroupNeedsExactlyOneInput) {
+  Result r = check(comp({
+      R"(  <block id="cap" type="PcapSource"><param name="files" value="a"/></block>)",  // 2
+      R"(  <block id="trk" type="FlowTracker" replicas="auto"/>)",                       // 3
+      R"(  <block id="c1" type="Classifier" replicas="auto"/>)",                         // 4
+      R"(  <connect from="cap.out" to="trk.in"/>)", R"(  <connect from="trk.out" to="c1.in"/>)",
+      R"(  <connect from="cap.out" to="c1.in"/>)",  // fan-in: a second way in
+  }));
+  EXPECT_EQ(r.errors, (V{"v.xml:3: block 'trk': the replicated group (trk, c1) has 2 inputs from outside it; "
+                         "it needs exactly one, a PacketBatch stream to split by flow"}));
+}
+
+TEST(CompositionValidate, ReplicatedGroupMustBeFedPackets) {
+  Result r = check(comp({
+      R"(  <block id="cap" type="PcapSource"><param name="files" value="a"/></block>)",  // 2
+      R"(  <block id="trk" type="FlowTracker"/>)",                                       // 3
+      R"(  <block id="fs" type="FlowStats" replicas="2"/>)",                             // 4
+      R"(  <connect from="cap.out" to="trk.in"/>)",                                      // 5
+      R"(  <connect from="trk.flows" to="fs.in"/>)",                                     // 6
+  }));
+  EXPECT_EQ(r.errors, (V{"v.xml:6: the replicated group (fs) is fed through fs.in, which does not take "
+                         "PacketBatch: only packet streams can be split by flow"}));
 }

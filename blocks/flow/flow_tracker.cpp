@@ -276,6 +276,12 @@ class FlowTracker final : public Block {
     c_.refused = c("refused");
     c_.external = c("external_dropped");
     c_.active = c("active_flows");
+    id_stride_ = ctx.replica_count();
+    id_offset_ = ctx.replica_index();
+    if (gc_on_new_flow_ && id_stride_ > 1 && id_offset_ == 0)
+      ctx.log(LogLevel::warning,
+              "gc_trigger=new_flow with replicas: timeouts are checked when a flow opens in the same "
+              "replica, so closes differ from a run with one replica (gc_trigger=clock does not)");
     ctx.add_timer(0, static_cast<std::uint64_t>(gc));
     if (interim_) ctx.add_timer(1, interim_);
     ctx_ = &ctx;
@@ -284,7 +290,6 @@ class FlowTracker final : public Block {
   void receive(unsigned, const MessagePtr& msg, Emit& emit) override {
     want_records_ = ctx_->output_connected(1);  // a FlowRecord copy nobody receives is skipped
     auto& b = msg->as<PacketBatch>();
-    const bool had_events = !b.events.empty();
     Sink sink{b.events, b.retired};
     // Flows the timer closed before this batch: announced before its first packet.
     if (!pending_events_.empty()) {
@@ -295,10 +300,20 @@ class FlowTracker final : public Block {
     }
     std::uint64_t tcp = 0, udp = 0, other = 0, not_ip = 0, frag = 0, bad = 0;
     const std::uint32_t n = static_cast<std::uint32_t>(b.packets.size());
+    std::uint32_t own = n;
     for (std::uint32_t i = 0; i < n; ++i) {
       Packet& p = b.packets[i];
       p.flow = nullptr;
       p.flow_dir = 0;
+      if (p.has(kOtherShard)) {
+        // Another replica's packet: its time still drives the timeout checks,
+        // so every replica checks at the same stream positions.
+        --own;
+        if (!p.is_ip()) continue;
+        if (p.ts_ns > now_) now_ = p.ts_ns;
+        if (p.ts_ns >= next_gc_ && !gc_on_new_flow_) gc(p.ts_ns, i, sink);
+        continue;
+      }
       if (!p.is_ip()) {
         ++not_ip;
         continue;
@@ -329,10 +344,10 @@ class FlowTracker final : public Block {
         on_udp(p, i, sink);
       }
     }
-    if (had_events)
-      std::stable_sort(b.events.begin(), b.events.end(),
-                       [](const FlowEvent& x, const FlowEvent& y) { return x.at < y.at; });
-    c_.packets->add(n);
+    // Closes found by one timeout check are in list order; the canonical
+    // order (netloom/flow_order.hpp) is what a replicated run reproduces.
+    sort_flow_events(b.events);
+    c_.packets->add(own);
     c_.tcp->add(tcp);
     c_.udp->add(udp);
     c_.other->add(other);
@@ -376,6 +391,7 @@ class FlowTracker final : public Block {
     expire(now_, 0, sink);
     for (ListId id : {kTcpSynOnly, kTcpOther, kUdpSingle, kUdpOther})
       while (Entry* e = lists_[id].tail) close(e, FlowEnd::end_of_input, e->key.proto == kUdp, 0, sink);
+    sort_flow_events(b->events);
     c_.active->set(table_.size());
     if (!b->events.empty()) emit(0, b);
     emit_records(emit);
@@ -458,7 +474,8 @@ class FlowTracker final : public Block {
     r.key.server_port = p.dport;
     r.key.ip_version = p.ip_version;
     r.key.l4_proto = p.l4_proto;
-    r.id = ++next_id_;
+    // Ids stay unique across replicas: instance k of n hands out k+1, k+1+n, ...
+    r.id = next_id_++ * id_stride_ + id_offset_ + 1;
     r.first_ns = r.last_ns = p.ts_ns;
     r.internal = {nets_.internal(p.src, p.ip_version), nets_.internal(p.dst, p.ip_version)};
     table_.insert(e);
@@ -665,7 +682,7 @@ class FlowTracker final : public Block {
   // state
   Table table_;
   std::array<List, kLists> lists_{};
-  std::uint64_t next_id_ = 0, now_ = 0, next_gc_ = 0;
+  std::uint64_t next_id_ = 0, now_ = 0, next_gc_ = 0, id_stride_ = 1, id_offset_ = 0;
   std::vector<FlowEvent> pending_events_;
   std::vector<std::shared_ptr<FlowContext>> pending_retired_;
   std::shared_ptr<FlowBatch> records_;

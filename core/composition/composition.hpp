@@ -112,8 +112,18 @@ std::string param_type_name(ParamType);
 // unknown type.
 using InfoLookup = std::function<const BlockInfo*(std::string_view type)>;
 
+// Connected replicable blocks with the same `replicas` (other than 1): the
+// runtime runs that many copies of the whole group, each fed the flows of
+// its share of the symmetric flow hash, and merges what leaves it.
+struct ReplicaGroup {
+  std::vector<std::string> members;  // block ids, in topological order
+  std::string replicas;              // "N" or "auto"
+  Endpoint entry;                    // the one input port fed from outside the group
+};
+
 struct ValidatedComposition {
   Composition comp;
+  std::vector<ReplicaGroup> groups;
   std::map<std::string, Params> params;           // block id -> full params (defaults filled, typed)
   std::map<std::string, const BlockInfo*> infos;  // block id -> info
   std::vector<std::string> topo_order;            // block ids, sources first

@@ -53,6 +53,7 @@ class Validator {
     check_connections();
     check_inputs();
     order();
+    if (errors_.size() == before) check_groups();
     return errors_.size() == before;
   }
 
@@ -220,6 +221,79 @@ class Validator {
         if (p.required && !connected_inputs_.count({id, p.name}))
           error(decls_[id]->loc, id,
                 "required input port '" + p.name + "' (" + p.type + ") is not connected");
+    }
+  }
+
+  // ---- replica groups ----
+  bool replicated(const std::string& id) const {
+    const BlockDecl* d = decls_.at(id);
+    auto inf = out_.infos.find(id);
+    return !d->replicas.empty() && d->replicas != "1" && inf != out_.infos.end() &&
+           inf->second->threading == Threading::replicable;
+  }
+
+  // Groups are the connected components of replicated blocks; each needs
+  // one way in (a packet stream to split by flow) and one replica count.
+  void check_groups() {
+    std::map<std::string, std::size_t> group_of;
+    for (const std::string& id : out_.topo_order) {
+      if (!replicated(id) || group_of.count(id)) continue;
+      const std::size_t g = out_.groups.size();
+      out_.groups.push_back({});
+      std::vector<std::string> todo{id};
+      group_of[id] = g;
+      while (!todo.empty()) {
+        std::string cur = todo.back();
+        todo.pop_back();
+        for (const Connection* k : edges_) {
+          const std::string* other = k->from.block == cur ? &k->to.block
+                                     : k->to.block == cur ? &k->from.block
+                                                          : nullptr;
+          if (!other || !replicated(*other) || group_of.count(*other)) continue;
+          group_of[*other] = g;
+          todo.push_back(*other);
+        }
+      }
+    }
+    for (const std::string& id : out_.topo_order)
+      if (auto it = group_of.find(id); it != group_of.end()) out_.groups[it->second].members.push_back(id);
+    for (std::size_t g = 0; g < out_.groups.size(); ++g) {
+      ReplicaGroup& grp = out_.groups[g];
+      const BlockDecl* first = decls_.at(grp.members.front());
+      grp.replicas = first->replicas;
+      std::string names;
+      for (const auto& m : grp.members) names += (names.empty() ? "" : ", ") + m;
+      bool ok = true;
+      for (const auto& m : grp.members)
+        if (decls_.at(m)->replicas != grp.replicas) {
+          error(decls_.at(m)->loc, m,
+                "replicas='" + decls_.at(m)->replicas + "' differs from replicas='" + grp.replicas +
+                    "' of '" + first->id +
+                    "', which it is connected to (replicated blocks that feed each "
+                    "other form one group: " +
+                    names + ")");
+          ok = false;
+        }
+      std::vector<const Connection*> entries;
+      for (const Connection* k : edges_)
+        if (group_of.count(k->to.block) && group_of[k->to.block] == g &&
+            !(group_of.count(k->from.block) && group_of[k->from.block] == g))
+          entries.push_back(k);
+      if (entries.size() != 1) {
+        error(first->loc, first->id,
+              "the replicated group (" + names + ") has " + std::to_string(entries.size()) +
+                  " inputs from outside it; it needs exactly one, a PacketBatch stream to split by flow");
+        ok = false;
+      } else if (const PortSpec* in =
+                     find_port(out_.infos.at(entries[0]->to.block)->inputs, entries[0]->to.port);
+                 !in || in->type != PacketBatch::kType) {
+        error(entries[0]->loc, "",
+              "the replicated group (" + names + ") is fed through " + entries[0]->to.block + "." +
+                  entries[0]->to.port +
+                  ", which does not take PacketBatch: only packet streams can be split by flow");
+        ok = false;
+      }
+      if (ok) grp.entry = entries[0]->to;
     }
   }
 

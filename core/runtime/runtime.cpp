@@ -1,258 +1,9 @@
-#include "runtime/runtime.hpp"
-
-#include <oneapi/tbb/flow_graph.h>
-#include <oneapi/tbb/task_arena.h>
-#include <pthread.h>
-
-#include <array>
-#include <chrono>
-#include <csignal>
-#include <cstdio>
-#include <future>
-#include <map>
-#include <mutex>
-#include <set>
-#include <shared_mutex>
-#include <sstream>
-#include <thread>
-
-#include "runtime/batch_pool.hpp"
+#include "runtime/runtime_impl.hpp"
+#include "runtime/shard_group.hpp"
 
 namespace netloom::core {
-namespace flow = tbb::flow;
-namespace detail {
-
-struct Envelope {
-  unsigned port = 0;
-  MessagePtr msg;
-  std::size_t seq = 0;  // emission order, for sources with a parallel prepare stage
-};
-using FunctionNode = flow::function_node<Envelope, flow::continue_msg, flow::queueing>;
-using PrepareNode = flow::function_node<Envelope, Envelope, flow::queueing>;
-using SequencerNode = flow::sequencer_node<Envelope>;
-
-struct Node;
-struct Target {
-  Node* node;
-  unsigned port;
-};
-
-struct PortCounters {
-  Counter messages, items, unconnected;
-};
-
-struct Timer {
-  unsigned id;
-  std::uint64_t period;
-  std::uint64_t next = 0;  // 0: not aligned to the clock yet
-};
-
-const char* level_name(LogLevel l) {
-  switch (l) {
-    case LogLevel::debug:
-      return "debug";
-    case LogLevel::info:
-      return "info";
-    case LogLevel::warning:
-      return "warning";
-    case LogLevel::error:
-      return "error";
-  }
-  return "?";
-}
-
-struct Node;
-}  // namespace detail
 using namespace detail;
-
-struct Runtime::Impl {
-  const Registry& registry;
-  std::shared_ptr<const ValidatedComposition> comp;  // the running generation's
-  RunOptions opts;
-  std::atomic<bool> stop_flag{false};
-  std::unique_ptr<tbb::task_arena> arena;
-  int threads = 1;
-  unsigned flow_slots_used = 0;
-  // Source threads stop() may interrupt (threaded mode), published once they run.
-  std::array<pthread_t, 64> wake{};
-  std::atomic<std::size_t> wake_count{0};
-  std::unique_ptr<flow::graph> graph;
-  std::vector<std::unique_ptr<Node>> nodes;  // stable addresses
-  std::map<std::string, Node*, std::less<>> by_id;
-  std::mutex log_mu;
-
-  // Live control (reload, set_param): requests queued for the run loop,
-  // which carries them out at a batch boundary with the graph drained.
-  struct Request {
-    std::function<void()> work;
-    std::promise<void> done;
-  };
-  std::mutex req_mu;
-  std::vector<std::shared_ptr<Request>> requests;
-  std::atomic<bool> has_request{false};
-  bool running = false;                // under req_mu: the run loop takes requests
-  std::mutex exec_mu;                  // one graph change (or the final flush) at a time
-  mutable std::shared_mutex graph_mu;  // nodes: shared for readers, unique for changes
-  std::uint64_t reloads_applied = 0, reloads_refused = 0;
-
-  ~Impl();
-  Impl(const Registry& r, std::shared_ptr<const ValidatedComposition> c, RunOptions o)
-      : registry(r), comp(std::move(c)), opts(std::move(o)) {}
-  Node* make_node(const std::string& id, std::vector<std::string>& errors);
-  void wire();
-  void submit(std::function<void()> work);
-  void process_requests();
-  bool apply_reload(const std::shared_ptr<const ValidatedComposition>& next, ReloadReport& report);
-  void log(LogLevel level, const std::string& text) {
-    if (opts.log) {
-      opts.log(level, text);
-      return;
-    }
-    std::lock_guard lock(log_mu);
-    std::fprintf(stderr, "netloom: %s: %s\n", level_name(level), text.c_str());
-  }
-};
-
 namespace detail {
-
-class NodeEmit final : public Emit {
- public:
-  explicit NodeEmit(Node& n) : node_(n) {}
-  void operator()(unsigned out_port, MessagePtr msg) override;
-
- private:
-  Node& node_;
-};
-
-struct Node final : Context {
-  Runtime::Impl* rt = nullptr;
-  std::string id;
-  const BlockInfo* info = nullptr;
-  const BlockDecl* decl = nullptr;
-  Params params;      // current values (live changes included)
-  bool done = false;  // a source whose input has ended
-  BlockHandle handle;
-  bool concurrent = false;  // stateless: messages delivered in parallel
-  std::vector<std::vector<Target>> outs;
-  std::unique_ptr<PortCounters[]> in_ctr, out_ctr;
-  std::vector<std::pair<std::string, std::unique_ptr<Counter>>> counters;
-  std::unique_ptr<FunctionNode> fnode;
-  // Sources with parallel_prepare: emit -> prepare (concurrent) -> sequencer
-  // (restores emission order) -> dispatch (serial fan-out to the targets).
-  std::unique_ptr<PrepareNode> prepare_node;
-  std::unique_ptr<SequencerNode> sequencer;
-  std::unique_ptr<FunctionNode> dispatch_node;
-  std::size_t next_seq = 0;
-  std::vector<Timer> timers;
-  std::uint64_t clock = 0;
-  Counter errors;
-  std::shared_ptr<BatchPool> pool;  // sources only
-  NodeEmit emit{*this};
-  std::thread source_thread;
-
-  Block& block() { return *handle.block; }
-  void fan_out(unsigned out_port, MessagePtr msg);
-  void make_prepare_stage(flow::graph& g);
-  SourceStatus produce_guarded() {
-    try {
-      return block().produce(emit);
-    } catch (const std::exception& e) {
-      count_error("produce", e.what());
-    } catch (...) {
-      count_error("produce", "unknown exception");
-    }
-    return SourceStatus::done;
-  }
-  void unbounded_pool() {
-    if (!pool) pool = std::make_shared<BatchPool>(rt->comp->comp.max_in_flight);
-    pool->cancel();
-  }
-  bool is_source() const { return info->inputs.empty(); }
-
-  // Context
-  const std::string& block_id() const override { return id; }
-  Counter& counter(std::string_view name) override {
-    for (auto& [n, c] : counters)
-      if (n == name) return *c;
-    throw ConfigError("counter '" + std::string(name) + "' is not declared in the block's description");
-  }
-  std::shared_ptr<PacketBatch> new_packet_batch() override {
-    if (!pool) pool = std::make_shared<BatchPool>(rt->comp->comp.max_in_flight);
-    return pool->acquire();
-  }
-  std::size_t batch_size() const override { return rt->comp->comp.batch_size; }
-  void add_timer(unsigned timer_id, std::uint64_t period_ns) override {
-    if (period_ns == 0) throw ConfigError("timer period must be positive");
-    if (concurrent) throw ConfigError("a stateless block cannot have timers");
-    timers.push_back({timer_id, period_ns});
-  }
-  void log(LogLevel level, std::string_view text) override {
-    rt->log(level, "block '" + id + "': " + std::string(text));
-  }
-  bool stopping() const override { return rt->stop_flag.load(std::memory_order_relaxed); }
-  bool output_connected(unsigned port) const override { return port < outs.size() && !outs[port].empty(); }
-  unsigned flow_slot() override {
-    if (rt->flow_slots_used >= kFlowSlots)
-      throw ConfigError("no flow state slot left: at most " + std::to_string(kFlowSlots) +
-                        " instances of blocks with per-flow state per run (reloads included: slots are "
-                        "not reused); restart netloom to apply this composition");
-    return rt->flow_slots_used++;
-  }
-
-  void count_error(const char* where, const char* what) {
-    errors.add_shared();
-    const auto n = errors.value();
-    if (n <= 10 || n % 1000 == 0) {
-      rt->log(LogLevel::error,
-              "block '" + id + "' (" + info->type + "): " + where + ": " + what +
-                  (n == 10 ? " (further errors of this block are logged every 1000th)" : ""));
-    }
-  }
-
-  // Fires the packet-time timers due before a message starting at `t`.
-  void advance_clock(std::uint64_t t) {
-    if (t <= clock) return;
-    clock = t;
-    for (auto& tm : timers) {
-      if (tm.next == 0) tm.next = (t / tm.period + 1) * tm.period;
-      // After a long silence, jump instead of firing millions of times.
-      if (t >= tm.next && (t - tm.next) / tm.period > 100000)
-        tm.next += ((t - tm.next) / tm.period - 1) * tm.period;
-      while (tm.next <= t) {
-        block().on_timer(tm.id, tm.next, emit);
-        tm.next += tm.period;
-      }
-    }
-  }
-
-  void deliver(const Envelope& e) {
-    const MessagePtr* msg = &e.msg;
-    MessagePtr own;
-    // Copy-on-write: a block that writes into its input gets a private copy
-    // whenever anyone else may still hold the message.
-    if (info->inputs[e.port].mutates && e.msg.use_count() > 1) {
-      own = e.msg->clone();
-      msg = &own;
-    }
-    in_ctr[e.port].messages.add_shared(1);
-    in_ctr[e.port].items.add_shared((*msg)->items());
-    try {
-      if (!concurrent) {
-        std::uint64_t start = (*msg)->clock_ns;
-        if ((*msg)->type_name() == PacketBatch::kType) {
-          auto& b = (*msg)->as<PacketBatch>();
-          if (!b.packets.empty()) start = b.packets.front().ts_ns;
-        }
-        if (!timers.empty() || start > clock) advance_clock(start);
-      }
-      block().receive(e.port, *msg, emit);
-    } catch (const std::exception& ex) {
-      count_error("receive", ex.what());
-    } catch (...) {
-      count_error("receive", "unknown exception");
-    }
-  }
-};
 
 void NodeEmit::operator()(unsigned out_port, MessagePtr msg) {
   if (out_port >= node_.outs.size() || !msg) {
@@ -267,21 +18,27 @@ void NodeEmit::operator()(unsigned out_port, MessagePtr msg) {
   node_.fan_out(out_port, std::move(msg));
 }
 
+std::size_t Node::items_of(const Message& m) const { return group ? group->items_of(replica, m) : m.items(); }
+
 void Node::fan_out(unsigned out_port, MessagePtr msg) {
-  const auto items = msg->items();
+  const auto items = items_of(*msg);
   auto& ctr = out_ctr[out_port];
   ctr.messages.add_shared(1);
   ctr.items.add_shared(items);
-  auto& targets = outs[out_port];
+  auto& targets = primary->outs[out_port];
   if (targets.empty()) {
     ctr.unconnected.add_shared(items);
     return;
   }
+  if (group) {
+    group->route(*this, out_port, std::move(msg));
+    return;
+  }
   for (std::size_t i = 0; i + 1 < targets.size(); ++i)
-    targets[i].node->fnode->try_put(Envelope{targets[i].port, msg});
+    targets[i].node->input->try_put(Envelope{targets[i].port, msg});
   // The last consumer takes our reference, so an exclusive message stays
   // exclusive and copy-on-write does not copy needlessly.
-  targets.back().node->fnode->try_put(Envelope{targets.back().port, std::move(msg)});
+  targets.back().node->input->try_put(Envelope{targets.back().port, std::move(msg)});
 }
 
 void Node::make_prepare_stage(flow::graph& g) {
@@ -331,10 +88,44 @@ Runtime::~Runtime() {
   impl_->nodes.clear();  // blocks go before the graph that delivered to them
 }
 
+namespace {
+// Instances of block `id`: its replica group's count, else 1.
+unsigned replicas_of(const ValidatedComposition& c, const std::string& id) {
+  for (const auto& g : c.groups)
+    for (const auto& m : g.members)
+      if (m == id) {
+        if (g.replicas == "auto") return std::max(1u, std::thread::hardware_concurrency());
+        return static_cast<unsigned>(std::stoul(g.replicas));
+      }
+  return 1;
+}
+}  // namespace
+
 // One node for block `id` of the current composition: instantiated,
-// configured, with its TBB node(s). nullptr (and a line in `errors`) when the
-// block refuses its configuration.
+// configured, with its TBB node(s), and its other instances if replicated.
+// nullptr (and a line in `errors`) when the block refuses its configuration.
 Node* Runtime::Impl::make_node(const std::string& id, std::vector<std::string>& errors) {
+  const unsigned replicas = replicas_of(*comp, id);
+  std::unique_ptr<Node> owned = make_instance(id, nullptr, 0, replicas, errors);
+  if (!owned) return nullptr;
+  for (unsigned k = 1; k < replicas; ++k) {
+    auto other = make_instance(id, owned.get(), k, replicas, errors);
+    if (!other) return nullptr;
+    owned->others.push_back(std::move(other));
+  }
+  Node* np = owned.get();
+  const auto& decl_replicas = np->decl->replicas;
+  if (replicas == 1 && !decl_replicas.empty() && decl_replicas != "1")
+    log(LogLevel::info, "block '" + id + "': replicas=" + decl_replicas +
+                            (np->concurrent ? ": a stateless block runs concurrently anyway, as one instance"
+                                            : ": one instance on this machine"));
+  nodes.push_back(std::move(owned));
+  by_id[id] = np;
+  return np;
+}
+
+std::unique_ptr<Node> Runtime::Impl::make_instance(const std::string& id, Node* primary, unsigned replica,
+                                                   unsigned replicas, std::vector<std::string>& errors) {
   const auto& c = *comp;
   auto owned = std::make_unique<Node>();
   Node& n = *owned;
@@ -345,12 +136,15 @@ Node* Runtime::Impl::make_node(const std::string& id, std::vector<std::string>& 
     if (b.id == id) n.decl = &b;
   n.params = c.params.at(id);
   n.concurrent = n.info->threading == Threading::stateless;
+  n.replica = replica;
+  n.replicas = replicas;
+  if (primary) n.primary = primary;
   n.outs.resize(n.info->outputs.size());
   n.in_ctr = std::make_unique<PortCounters[]>(n.info->inputs.size());
   n.out_ctr = std::make_unique<PortCounters[]>(n.info->outputs.size());
   for (const auto& cs : n.info->counters) n.counters.emplace_back(cs.name, std::make_unique<Counter>());
-  const std::string prefix =
-      n.decl->loc.file + ":" + std::to_string(n.decl->loc.line) + ": block '" + id + "': ";
+  const std::string prefix = n.decl->loc.file + ":" + std::to_string(n.decl->loc.line) + ": block '" + id +
+                             (replicas > 1 ? "' (replica " + std::to_string(replica) + ")" : "'") + ": ";
   const BlockType* type = registry.find(n.info->type);
   if (type == nullptr) {
     errors.push_back(prefix + "block type '" + n.info->type + "' is not loaded");
@@ -363,10 +157,7 @@ Node* Runtime::Impl::make_node(const std::string& id, std::vector<std::string>& 
     errors.push_back(prefix + e.what());
     return nullptr;
   }
-  if (!n.decl->replicas.empty() && n.decl->replicas != "1") {
-    log(LogLevel::info, "block '" + id + "': replicas=" + n.decl->replicas +
-                            " requested; sharded execution is not available yet, running one instance");
-  }
+  if (primary) return owned;  // other instances are called directly by their group
   Node* np = &n;
   const std::size_t concurrency = n.concurrent ? flow::unlimited : flow::serial;
   arena->execute([&] {
@@ -376,9 +167,30 @@ Node* Runtime::Impl::make_node(const std::string& id, std::vector<std::string>& 
       return flow::continue_msg();
     });
   });
-  nodes.push_back(std::move(owned));
-  by_id[id] = np;
-  return np;
+  n.input = n.fnode.get();
+  return owned;
+}
+
+// The replica groups of the current composition, over nodes already made.
+bool Runtime::Impl::make_groups(std::vector<std::string>& errors) {
+  (void)errors;
+  groups.clear();
+  for (const auto& g : comp->groups) {
+    const unsigned n = replicas_of(*comp, g.members.front());
+    if (n <= 1) continue;
+    std::vector<Node*> members;
+    for (const auto& id : g.members) members.push_back(by_id.at(id));
+    Node* entry = by_id.at(g.entry.block);
+    const unsigned port = port_index(entry->info->inputs, g.entry.port);
+    arena->execute([&] { groups.push_back(std::make_unique<ShardGroup>(*this, members, n, entry, port)); });
+    ShardGroup* grp = groups.back().get();
+    for (Node* m : members) {
+      m->group = grp;
+      for (auto& o : m->others) o->group = grp;
+    }
+    entry->input = &grp->input();
+  }
+  return true;
 }
 
 // Output port -> input port targets, from the current composition's connections.
@@ -404,14 +216,19 @@ bool Runtime::build(std::vector<std::string>& errors) {
     int sources = 0;
     for (const auto& [id, info] : c.infos) sources += info->inputs.empty();
     threads = std::max(1, static_cast<int>(std::thread::hardware_concurrency()) - sources);
+    // Replicas are there to use the cores: every one of them.
+    for (const auto& g : c.groups)
+      if (replicas_of(c, g.members.front()) > 1)
+        threads = std::max(threads, static_cast<int>(std::thread::hardware_concurrency()));
   }
   im.threads = threads;
   im.arena = std::make_unique<tbb::task_arena>(threads);
   im.arena->execute([&] { im.graph = std::make_unique<flow::graph>(); });
   for (const auto& id : c.topo_order) im.make_node(id, errors);
   if (!errors.empty()) return false;
+  im.make_groups(errors);
   im.wire();
-  return true;
+  return errors.empty();
 }
 
 // One thread: the calling thread reads a batch, then carries it through the
@@ -530,17 +347,26 @@ std::uint64_t Runtime::run() {
   // a block flushes only after everything upstream has reached it.
   std::lock_guard exec(im.exec_mu);
   for (auto& n : im.nodes) {
+    if (n->group && !n->group->is_first_member(n.get())) continue;  // flushed with its group
     im.arena->execute([&] {
-      try {
-        n->block().flush(n->emit);
-      } catch (const std::exception& e) {
-        n->count_error("flush", e.what());
+      if (n->group) {
+        n->group->flush();
+      } else {
+        try {
+          n->block().flush(n->emit);
+        } catch (const std::exception& e) {
+          n->count_error("flush", e.what());
+        }
       }
       im.graph->wait_for_all();
     });
   }
   std::uint64_t errs = 0;
-  for (auto& n : im.nodes) errs += n->errors.value();
+  for (auto& n : im.nodes) {
+    errs += n->errors.value();
+    for (auto& o : n->others) errs += o->errors.value();
+  }
+  for (auto& g : im.groups) errs += g->misaligned();
   return errs;
 }
 
@@ -632,6 +458,31 @@ bool Runtime::Impl::apply_reload(const std::shared_ptr<const ValidatedCompositio
   }
   std::set<std::string> next_ids(next->topo_order.begin(), next->topo_order.end());
 
+  // Replicated groups keep their instances (and the flows they hold) only
+  // when nothing about them changes but live parameters.
+  auto groups_text = [](const ValidatedComposition& c) {
+    std::string t;
+    for (const auto& g : c.groups) {
+      t += g.replicas + ":" + g.entry.block + "." + g.entry.port + ":";
+      for (const auto& m : g.members) t += m + ",";
+      t += ";";
+    }
+    return t;
+  };
+  if (groups_text(*comp) != groups_text(*next)) {
+    report.lines.push_back(
+        "reload refused: replicated groups differ (members, replicas or input); restart "
+        "netloom to apply");
+    return false;
+  }
+  for (const auto& p : plans)
+    if (p.old && p.old->group && p.fate == Fate::rebuild) {
+      report.lines.push_back("reload refused: '" + p.id +
+                             "' is replicated and would be rebuilt; only its live parameters can change "
+                             "without a restart");
+      return false;
+    }
+
   // 1. New instances first: if one refuses its configuration, nothing changed.
   auto old_comp = comp;
   comp = next;
@@ -662,6 +513,7 @@ bool Runtime::Impl::apply_reload(const std::shared_ptr<const ValidatedCompositio
     for (const auto& name : p.live) {
       try {
         p.old->block().set_param(name, want.at(name));
+        for (auto& o : p.old->others) o->block().set_param(name, want.at(name));
         p.old->params.set(name, want.at(name));
         report.lines.push_back("set '" + p.id + "'." + name + " live");
       } catch (const std::exception& e) {
@@ -762,6 +614,7 @@ bool Runtime::set_param(const std::string& block, const std::string& name, const
     try {
       ParamValue v = parse_param_value(*spec, value);
       n.block().set_param(name, v);
+      for (auto& o : n.others) o->block().set_param(name, v);
       n.params.set(name, std::move(v));
       ok = true;
     } catch (const std::exception& e) {
@@ -797,7 +650,8 @@ std::string Runtime::graph_dot() const {
   std::ostringstream os;
   os << "digraph \"" << im.comp->comp.name << "\" {\n  rankdir=LR;\n";
   for (const auto& n : im.nodes)
-    os << "  \"" << n->id << "\" [shape=box, label=\"" << n->id << "\\n" << n->info->type << "\"];\n";
+    os << "  \"" << n->id << "\" [shape=box, label=\"" << n->id << "\\n"
+       << n->info->type << (n->replicas > 1 ? " x" + std::to_string(n->replicas) : std::string()) << "\"];\n";
   for (const auto& n : im.nodes)
     for (std::size_t p = 0; p < n->outs.size(); ++p)
       for (const auto& t : n->outs[p])
@@ -830,15 +684,34 @@ std::vector<BlockStats> Runtime::stats() const {
     BlockStats s;
     s.id = n.id;
     s.type = n.info->type;
+    // A replicated block's figures are the sums over its instances.
+    std::vector<const Node*> inst{&n};
+    for (const auto& o : n.others) inst.push_back(o.get());
+    auto sum = [&](auto get) {
+      std::uint64_t v = 0;
+      for (const Node* x : inst) v += get(*x);
+      return v;
+    };
     for (std::size_t i = 0; i < n.info->inputs.size(); ++i)
-      s.inputs.push_back({n.info->inputs[i].name, n.info->inputs[i].type, n.in_ctr[i].messages.value(),
-                          n.in_ctr[i].items.value(), 0});
+      s.inputs.push_back({n.info->inputs[i].name, n.info->inputs[i].type,
+                          sum([&](const Node& x) { return x.in_ctr[i].messages.value(); }),
+                          sum([&](const Node& x) { return x.in_ctr[i].items.value(); }), 0});
     for (std::size_t i = 0; i < n.info->outputs.size(); ++i)
-      s.outputs.push_back({n.info->outputs[i].name, n.info->outputs[i].type, n.out_ctr[i].messages.value(),
-                           n.out_ctr[i].items.value(), n.out_ctr[i].unconnected.value()});
-    for (const auto& [name, c] : n.counters) s.counters.emplace_back(name, c->value());
-    s.errors = n.errors.value();
-    if (n.handle.block) s.summary = n.handle.block->summary();
+      s.outputs.push_back({n.info->outputs[i].name, n.info->outputs[i].type,
+                           sum([&](const Node& x) { return x.out_ctr[i].messages.value(); }),
+                           sum([&](const Node& x) { return x.out_ctr[i].items.value(); }),
+                           sum([&](const Node& x) { return x.out_ctr[i].unconnected.value(); })});
+    for (std::size_t c = 0; c < n.counters.size(); ++c)
+      s.counters.emplace_back(n.counters[c].first,
+                              sum([&](const Node& x) { return x.counters[c].second->value(); }));
+    s.errors = sum([](const Node& x) { return x.errors.value(); });
+    for (const Node* x : inst) {
+      if (!x->handle.block) continue;
+      std::string one = x->handle.block->summary();
+      if (one.empty()) continue;
+      if (inst.size() > 1) one = "replica " + std::to_string(x->replica) + ": " + one;
+      s.summary += (s.summary.empty() ? "" : "; ") + one;
+    }
     if (n.is_source()) {
       s.source = true;
       s.max_in_flight = impl_->comp->comp.max_in_flight;

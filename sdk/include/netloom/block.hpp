@@ -55,7 +55,9 @@ struct CounterSpec {
 // How the runtime may schedule a block's instances.
 enum class Threading {
   serial,      // one instance, one message at a time
-  replicable,  // state is per flow: N instances fed by symmetric flow hash
+  replicable,  // state is per flow: N instances fed by symmetric flow hash;
+               // forwards each PacketBatch it receives once, packets unchanged
+               // in number and order, and skips packets flagged kOtherShard
   stateless,   // any message to any thread, concurrently
 };
 
@@ -128,6 +130,11 @@ class Context {
     (void)port;
     return true;
   }
+  // Replicated blocks (composition `replicas`): which of how many instances
+  // this is. Each sees only its share of the flows (packets of the others
+  // carry kOtherShard); ids a block hands out should stay unique across them.
+  virtual unsigned replica_index() const { return 0; }
+  virtual unsigned replica_count() const { return 1; }
 };
 
 enum class SourceStatus {

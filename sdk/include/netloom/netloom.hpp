@@ -4,6 +4,7 @@
 #include "netloom/classification.hpp"
 #include "netloom/error.hpp"
 #include "netloom/flow.hpp"
+#include "netloom/flow_order.hpp"
 #include "netloom/histogram.hpp"
 #include "netloom/l7.hpp"
 #include "netloom/message.hpp"

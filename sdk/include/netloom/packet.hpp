@@ -27,6 +27,10 @@ enum PacketFlag : std::uint16_t {
   kL4Truncated = 1u << 8,   // L4 header not completely captured
   kNotIp = 1u << 9,         // decoded link layer carries something else (ARP...)
   kUnknownLink = 1u << 10,  // link type the decoder does not know
+  // In a replicated (flow-sharded) chain: the packet belongs to another
+  // replica. It is there for its timestamp only (timeouts are checked at the
+  // same stream positions in every replica); replicable blocks skip it.
+  kOtherShard = 1u << 11,
 };
 
 enum class TunnelType : std::uint8_t { none = 0, gre, vxlan, gtpu, ipip, teredo, capwap };
