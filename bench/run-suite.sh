@@ -5,10 +5,13 @@
 # libpcap read loop in alternating pairs (bench/run-pipeline.sh):
 #   count   compositions/count.xml   read + decode + count
 #   flows   compositions/flows.xml   flow tracker + Tstat logs
-#   tstat   compositions/tstat.xml   the whole Tstat pipeline
+#   tstat   compositions/tstat.xml   the whole Tstat pipeline, one thread
+#   tstat2  the same with -D replicas=2: tracker and classifiers flow-sharded
+#           over two instances (threads = cores)
 #   ndpi    nDPI's ndpiReader on the same file, when installed (libndpi-bin)
-# and prints one table of medians, paired ratios and peak RSS.
-# Flow-sharded runs (replicas) are not part of it yet: see docs/performance.md.
+# and prints one table of medians, paired ratios and peak RSS, the speed-up
+# of tstat2 over tstat, and the memory per flow (peak RSS of tstat above that
+# of count, divided by the flows the trace holds).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 ncopies=32 runs=5 build=$here/../build
@@ -17,17 +20,21 @@ while [ $# -gt 0 ]; do
     --ncopies) ncopies=${2:?}; shift 2 ;;
     --runs) runs=${2:?}; shift 2 ;;
     --build) build=${2:?}; shift 2 ;;
-    *) sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
+    *) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
   esac
 done
 out=$(mktemp -d "${TMPDIR:-/tmp}/netloom-suite.XXXXXX")
 trap 'rm -rf "$out"' EXIT
-cases=(count flows tstat)
+cases=(count flows tstat tstat2)
 command -v ndpiReader >/dev/null && cases+=(ndpi)
 for c in "${cases[@]}"; do
   echo "== $c" >&2
   args=(--ncopies "$ncopies" --runs "$runs" --build "$build")
-  if [ "$c" = ndpi ]; then args+=(--peer ndpi); else args+=(--composition "$here/../compositions/$c.xml"); fi
+  case $c in
+    ndpi) args+=(--peer ndpi) ;;
+    tstat2) args+=(--composition "$here/../compositions/tstat.xml" -D replicas=2) ;;
+    *) args+=(--composition "$here/../compositions/$c.xml") ;;
+  esac
   "$here/run-pipeline.sh" "${args[@]}" >"$out/$c.txt" 2>&1 || { cat "$out/$c.txt" >&2; exit 1; }
 done
 printf '\nmachine: %s, %s CPUs; %s\n' "$(uname -m)" "$(nproc)" "$(date -u +%F)"
@@ -40,3 +47,11 @@ for c in "${cases[@]}"; do
   ratio=$(sed -n 's/^median paired ratio: *\([0-9.]*\).*/\1/p' "$f")
   printf '%-8s %10s %14s %8s %14s\n' "$c" "$plain" "$med" "$ratio" "$rss"
 done
+median() { sed -n 's/^median \(netloom\|ndpiReader\): *\([0-9.]*\) s.*/\2/p' "$out/$1.txt"; }
+rss() { sed -n 's/^median \(netloom\|ndpiReader\):.*peak RSS \([0-9?]*\) KiB.*/\2/p' "$out/$1.txt"; }
+awk -v a="$(median tstat)" -v b="$(median tstat2)" 'BEGIN { if (b > 0) printf "speed-up with 2 replicas: %.2fx\n", a / b }'
+trace=/tmp/netloom-bench-n$ncopies.pcap  # where run-pipeline.sh builds it
+flows=$("$build/netloom" run "$here/../compositions/flows.xml" -D "input=$trace" -D "out=$out/flows-count" 2>&1 |
+  sed -n 's/.*flows_opened=\([0-9]*\).*/\1/p' | head -1)
+awk -v t="$(rss tstat)" -v c="$(rss count)" -v f="$flows" \
+  'BEGIN { if (f > 0 && t > c) printf "memory per flow (tstat above count): %.0f B over %d flows\n", (t - c) * 1024 / f, f }'
