@@ -8,3 +8,11 @@ foreach(plugin netloom_capture netloom_flow netloom_pdpi netloom_fsmdpi netloom_
     add_dependencies(test_shards ${plugin})
   endif()
 endforeach()
+# The test blocks (TestPass: a serial block between the tracker and replicated classifiers).
+set(NETLOOM_SHARDS_PLUGIN_DIR ${CMAKE_BINARY_DIR}/tests/shards-plugins)
+add_library(shards_test_blocks MODULE ${NETLOOM_TEST_SOURCE_DIR}/plugins/test_blocks.cpp)
+target_link_libraries(shards_test_blocks PRIVATE netloom::sdk)
+set_target_properties(shards_test_blocks PROPERTIES PREFIX "" OUTPUT_NAME test_blocks
+                      LIBRARY_OUTPUT_DIRECTORY ${NETLOOM_SHARDS_PLUGIN_DIR})
+target_compile_definitions(test_shards PRIVATE NETLOOM_SHARDS_PLUGIN_DIR="${NETLOOM_SHARDS_PLUGIN_DIR}")
+add_dependencies(test_shards shards_test_blocks)

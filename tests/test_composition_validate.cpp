@@ -509,11 +509,43 @@ TEST(CompositionValidate, ConnectedReplicatedBlocksFormOneGroup) {
   EXPECT_EQ(r.vc.groups[0].entry.port, "in");
 }
 
-TEST(CompositionValidate, OneReplicaMakesNoGroup) {
+TEST(CompositionValidate, PerFlowBlocksWithoutReplicasFormAOneReplicaGroup) {
   Result r = check(comp({
       R"(  <block id="cap" type="PcapSource"><param name="files" value="a"/></block>)",
       R"(  <block id="trk" type="FlowTracker" replicas="1"/>)",
+      R"(  <block id="c1" type="Classifier"/>)",
       R"(  <connect from="cap.out" to="trk.in"/>)",
+      R"(  <connect from="trk.out" to="c1.in"/>)",
+  }));
+  EXPECT_EQ(r.errors, V{});
+  ASSERT_EQ(r.vc.groups.size(), 1u);
+  EXPECT_EQ(r.vc.groups[0].members, (V{"trk", "c1"}));
+  EXPECT_EQ(r.vc.groups[0].replicas, "1");
+}
+
+TEST(CompositionValidate, BlocksWithoutReplicasTakeTheirGroupsCount) {
+  Result r = check(comp({
+      R"(  <block id="cap" type="PcapSource"><param name="files" value="a"/></block>)",
+      R"(  <block id="trk" type="FlowTracker"/>)",
+      R"(  <block id="c1" type="Classifier" replicas="4"/>)",
+      R"(  <connect from="cap.out" to="trk.in"/>)",
+      R"(  <connect from="trk.out" to="c1.in"/>)",
+  }));
+  EXPECT_EQ(r.errors, V{});
+  ASSERT_EQ(r.vc.groups.size(), 1u);
+  EXPECT_EQ(r.vc.groups[0].members, (V{"trk", "c1"}));
+  EXPECT_EQ(r.vc.groups[0].replicas, "4");
+  EXPECT_EQ(r.vc.groups[0].entry.block, "trk");
+}
+
+TEST(CompositionValidate, AOneReplicaGroupOfAnotherShapeRunsBlockByBlock) {
+  Result r = check(comp({
+      R"(  <block id="cap" type="PcapSource"><param name="files" value="a"/></block>)",
+      R"(  <block id="trk" type="FlowTracker"/>)",
+      R"(  <block id="c1" type="Classifier"/>)",
+      R"(  <connect from="cap.out" to="trk.in"/>)",
+      R"(  <connect from="trk.out" to="c1.in"/>)",
+      R"(  <connect from="cap.out" to="c1.in"/>)",
   }));
   EXPECT_EQ(r.errors, V{});
   EXPECT_TRUE(r.vc.groups.empty());
@@ -527,8 +559,9 @@ TEST(CompositionValidate, ConnectedReplicatedBlocksNeedTheSameCount) {
       R"(  <connect from="cap.out" to="trk.in"/>)",
       R"(  <connect from="trk.out" to="c1.in"/>)",
   }));
-  EXPECT_EQ(r.errors, (V{"v.xml:4: block 'c1': replicas='3' differs from replicas='2' of 'trk', which it is "
-                         "connected to (replicated blocks that feed each other form one group: trk, c1)"}));
+  EXPECT_EQ(r.errors,
+            (V{"v.xml:4: block 'c1': replicas='3' differs from replicas='2' of 'trk', which it is "
+               "connected to (blocks with per-flow state that feed each other form one group: trk, c1)"}));
 }
 
 TEST(CompositionValidate, ReplicatedGroupNeedsExactlyOneInput) {
@@ -546,10 +579,10 @@ TEST(CompositionValidate, ReplicatedGroupNeedsExactlyOneInput) {
 TEST(CompositionValidate, ReplicatedGroupMustBeFedPackets) {
   Result r = check(comp({
       R"(  <block id="cap" type="PcapSource"><param name="files" value="a"/></block>)",  // 2
-      R"(  <block id="trk" type="FlowTracker"/>)",                                       // 3
+      R"(  <block id="tap" type="Tap"/>)",                                               // 3
       R"(  <block id="fs" type="FlowStats" replicas="2"/>)",                             // 4
-      R"(  <connect from="cap.out" to="trk.in"/>)",                                      // 5
-      R"(  <connect from="trk.flows" to="fs.in"/>)",                                     // 6
+      R"(  <connect from="cap.out" to="tap.in"/>)",                                      // 5
+      R"(  <connect from="tap.out" to="fs.in"/>)",                                       // 6
   }));
   EXPECT_EQ(r.errors, (V{"v.xml:6: the replicated group (fs) is fed through fs.in, which does not take "
                          "PacketBatch: only packet streams can be split by flow"}));

@@ -249,3 +249,62 @@ TEST(LiveParams, SetParamChecksBlockNameAndLiveness) {
   const std::string dot = rt.graph_dot();
   EXPECT_NE(dot.find("\"cap\" -> \"cnt\" [label=\"out -> in\"]"), std::string::npos) << dot;
 }
+
+// A replicated group (tracker + PDPI, flow-sharded) survives a reload that
+// leaves it alone; changing its replica count or rebuilding a member is
+// refused with the reason, and the run then logs every flow once.
+namespace {
+std::string replicated(const fs::path& dir, int replicas, int max_packets, bool counter) {
+  std::ostringstream x;
+  x << "<composition name='rep' threads='2'>\n"
+    << "<block id='cap' type='PcapSource'><param name='files' value='" << NETLOOM_SOURCE_ROOT
+    << "/data/demo.pcap'/></block>\n"
+    << "<block id='trk' type='FlowTracker' replicas='" << replicas << "'/>\n"
+    << "<block id='pdpi' type='PDPI' replicas='" << replicas << "'><param name='max_packets' value='"
+    << max_packets << "'/></block>\n"
+    << "<block id='logs' type='LogSink'><param name='dir' value='" << (dir / "logs").string()
+    << "'/><param name='layout' value='flat'/></block>\n"
+    << "<connect from='cap.out' to='trk.in'/>\n"
+    << "<connect from='trk.out' to='pdpi.in'/>\n"
+    << "<connect from='pdpi.out' to='logs.flows'/>\n";
+  if (counter)
+    x << "<block id='cnt' type='PacketCounter'><param name='output' value='" << (dir / "cnt.json").string()
+      << "'/></block>\n<connect from='pdpi.out' to='cnt.in'/>\n";
+  return x.str() + "</composition>\n";
+}
+}  // namespace
+
+TEST(ReloadReplicas, GroupKeptWhenUnchangedRefusedOtherwise) {
+  const fs::path dir = fs::temp_directory_path() / ("netloom-reload-rep-" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  RunOptions o;
+  std::vector<std::string> logs;
+  o.log = [&](LogLevel, const std::string& s) { logs.push_back(s); };
+  Runtime rt(registry(), validated(replicated(dir, 2, 40, false)), o);
+  std::vector<std::string> errors;
+  ASSERT_TRUE(rt.build(errors)) << errors.front();
+
+  ReloadReport r = rt.reload(validated(replicated(dir, 2, 40, true)));  // a sink after the group
+  EXPECT_TRUE(r.applied) << ::testing::PrintToString(r.lines);
+  EXPECT_EQ(r.lines.back(), "reload applied: 4 blocks kept, 1 built");
+
+  r = rt.reload(validated(replicated(dir, 3, 40, true)));
+  EXPECT_FALSE(r.applied);
+  EXPECT_EQ(r.lines,
+            (std::vector<std::string>{"reload refused: replicated groups differ (members, replicas or "
+                                      "input); restart netloom to apply"}));
+  r = rt.reload(validated(replicated(dir, 2, 41, true)));
+  EXPECT_FALSE(r.applied);
+  EXPECT_EQ(r.lines.back(),
+            "reload refused: 'pdpi' is replicated and would be rebuilt; only its live parameters can change "
+            "without a restart");
+  EXPECT_EQ(rt.reload_counts(), (std::pair<std::uint64_t, std::uint64_t>{1, 2}));
+
+  EXPECT_EQ(rt.run(), 0u);
+  const auto st = rt.stats();
+  EXPECT_EQ(counter(*find(st, "trk"), "flows_opened"), 59u);  // summed over both instances
+  EXPECT_EQ(counted(dir / "cnt.json"), 685u);
+  const std::string tcp = slurp(dir / "logs/log_tcp_complete");
+  EXPECT_EQ(std::count(tcp.begin(), tcp.end(), '\n'), 31);
+  fs::remove_all(dir);
+}

@@ -467,6 +467,7 @@ class FlowTracker final : public Block {
     e->key = k;
     e->hash = h;
     e->client_is_a = from_a;
+    e->ctx.flow_hash = p.flow_hash;
     FlowRecord& r = e->ctx.record;
     r.key.client = p.src;
     r.key.server = p.dst;

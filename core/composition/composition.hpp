@@ -112,12 +112,13 @@ std::string param_type_name(ParamType);
 // unknown type.
 using InfoLookup = std::function<const BlockInfo*(std::string_view type)>;
 
-// Connected replicable blocks with the same `replicas` (other than 1): the
-// runtime runs that many copies of the whole group, each fed the flows of
-// its share of the symmetric flow hash, and merges what leaves it.
+// Connected blocks with per-flow state (Threading::replicable): the runtime
+// runs them as one chain per batch and, with `replicas` N > 1, N copies of
+// the chain, each fed the flows of its share of the symmetric flow hash,
+// merging what leaves them.
 struct ReplicaGroup {
   std::vector<std::string> members;  // block ids, in topological order
-  std::string replicas;              // "N" or "auto"
+  std::string replicas;              // "1", "N" or "auto"
   Endpoint entry;                    // the one input port fed from outside the group
 };
 

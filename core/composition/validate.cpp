@@ -225,21 +225,25 @@ class Validator {
   }
 
   // ---- replica groups ----
-  bool replicated(const std::string& id) const {
-    const BlockDecl* d = decls_.at(id);
+  bool per_flow(const std::string& id) const {
     auto inf = out_.infos.find(id);
-    return !d->replicas.empty() && d->replicas != "1" && inf != out_.infos.end() &&
-           inf->second->threading == Threading::replicable;
+    return inf != out_.infos.end() && inf->second->threading == Threading::replicable;
   }
+  static std::string replicas_of(const BlockDecl& d) { return d.replicas.empty() ? "1" : d.replicas; }
 
-  // Groups are the connected components of replicated blocks; each needs
-  // one way in (a packet stream to split by flow) and one replica count.
+  // Groups are the connected components of blocks whose state is per flow
+  // (a tracker and its classifiers): they run as one chain per batch, so no
+  // block reads a flow another one is updating for a later batch. Replicated,
+  // a group needs one replica count (blocks without `replicas` take the
+  // group's) and one way in, a packet stream to split by flow. A group that
+  // is not replicated and has another shape simply runs block by block.
   void check_groups() {
     std::map<std::string, std::size_t> group_of;
+    std::vector<ReplicaGroup> found;
     for (const std::string& id : out_.topo_order) {
-      if (!replicated(id) || group_of.count(id)) continue;
-      const std::size_t g = out_.groups.size();
-      out_.groups.push_back({});
+      if (!per_flow(id) || group_of.count(id)) continue;
+      const std::size_t g = found.size();
+      found.push_back({});
       std::vector<std::string> todo{id};
       group_of[id] = g;
       while (!todo.empty()) {
@@ -249,51 +253,66 @@ class Validator {
           const std::string* other = k->from.block == cur ? &k->to.block
                                      : k->to.block == cur ? &k->from.block
                                                           : nullptr;
-          if (!other || !replicated(*other) || group_of.count(*other)) continue;
+          if (!other || !per_flow(*other) || group_of.count(*other)) continue;
           group_of[*other] = g;
           todo.push_back(*other);
         }
       }
     }
     for (const std::string& id : out_.topo_order)
-      if (auto it = group_of.find(id); it != group_of.end()) out_.groups[it->second].members.push_back(id);
-    for (std::size_t g = 0; g < out_.groups.size(); ++g) {
-      ReplicaGroup& grp = out_.groups[g];
-      const BlockDecl* first = decls_.at(grp.members.front());
-      grp.replicas = first->replicas;
+      if (auto it = group_of.find(id); it != group_of.end()) found[it->second].members.push_back(id);
+    for (std::size_t g = 0; g < found.size(); ++g) {
+      ReplicaGroup& grp = found[g];
+      const BlockDecl* first = nullptr;  // the first member that gives replicas
+      for (const auto& m : grp.members)
+        if (!first && !decls_.at(m)->replicas.empty()) first = decls_.at(m);
+      grp.replicas = first ? replicas_of(*first) : "1";
+      const bool replicated = grp.replicas != "1";
       std::string names;
       for (const auto& m : grp.members) names += (names.empty() ? "" : ", ") + m;
       bool ok = true;
-      for (const auto& m : grp.members)
-        if (decls_.at(m)->replicas != grp.replicas) {
-          error(decls_.at(m)->loc, m,
-                "replicas='" + decls_.at(m)->replicas + "' differs from replicas='" + grp.replicas +
-                    "' of '" + first->id +
-                    "', which it is connected to (replicated blocks that feed each "
-                    "other form one group: " +
-                    names + ")");
+      for (const auto& m : grp.members) {
+        const BlockDecl* d = decls_.at(m);
+        if (!d->replicas.empty() && replicas_of(*d) != grp.replicas) {
+          error(d->loc, m,
+                "replicas='" + d->replicas + "' differs from replicas='" + first->replicas + "' of '" +
+                    first->id + "', which it is connected to (blocks with per-flow state that feed each " +
+                    "other form one group: " + names + ")");
           ok = false;
         }
+      }
       std::vector<const Connection*> entries;
       for (const Connection* k : edges_)
         if (group_of.count(k->to.block) && group_of[k->to.block] == g &&
             !(group_of.count(k->from.block) && group_of[k->from.block] == g))
           entries.push_back(k);
+      const PortSpec* in = entries.size() == 1
+                               ? find_port(out_.infos.at(entries[0]->to.block)->inputs, entries[0]->to.port)
+                               : nullptr;
+      const bool packets = in && in->type == PacketBatch::kType;
+      if (!replicated) {
+        if (entries.size() == 1 && packets) {
+          grp.entry = entries[0]->to;
+          out_.groups.push_back(grp);
+        }
+        continue;
+      }
       if (entries.size() != 1) {
         error(first->loc, first->id,
               "the replicated group (" + names + ") has " + std::to_string(entries.size()) +
                   " inputs from outside it; it needs exactly one, a PacketBatch stream to split by flow");
         ok = false;
-      } else if (const PortSpec* in =
-                     find_port(out_.infos.at(entries[0]->to.block)->inputs, entries[0]->to.port);
-                 !in || in->type != PacketBatch::kType) {
+      } else if (!packets) {
         error(entries[0]->loc, "",
               "the replicated group (" + names + ") is fed through " + entries[0]->to.block + "." +
                   entries[0]->to.port +
                   ", which does not take PacketBatch: only packet streams can be split by flow");
         ok = false;
       }
-      if (ok) grp.entry = entries[0]->to;
+      if (ok) {
+        grp.entry = entries[0]->to;
+        out_.groups.push_back(grp);
+      }
     }
   }
 

@@ -174,10 +174,16 @@ std::unique_ptr<Node> Runtime::Impl::make_instance(const std::string& id, Node* 
 // The replica groups of the current composition, over nodes already made.
 bool Runtime::Impl::make_groups(std::vector<std::string>& errors) {
   (void)errors;
+  for (auto& n : nodes) {
+    n->group = nullptr;
+    for (auto& o : n->others) o->group = nullptr;
+    n->input = n->fnode.get();
+  }
   groups.clear();
   for (const auto& g : comp->groups) {
     const unsigned n = replicas_of(*comp, g.members.front());
-    if (n <= 1) continue;
+    // One instance on one thread: the blocks already run one batch at a time.
+    if (n <= 1 && threads <= 1) continue;
     std::vector<Node*> members;
     for (const auto& id : g.members) members.push_back(by_id.at(id));
     Node* entry = by_id.at(g.entry.block);
@@ -463,6 +469,7 @@ bool Runtime::Impl::apply_reload(const std::shared_ptr<const ValidatedCompositio
   auto groups_text = [](const ValidatedComposition& c) {
     std::string t;
     for (const auto& g : c.groups) {
+      if (g.replicas == "1") continue;  // one instance: nothing to keep but the blocks
       t += g.replicas + ":" + g.entry.block + "." + g.entry.port + ":";
       for (const auto& m : g.members) t += m + ",";
       t += ";";
@@ -476,7 +483,7 @@ bool Runtime::Impl::apply_reload(const std::shared_ptr<const ValidatedCompositio
     return false;
   }
   for (const auto& p : plans)
-    if (p.old && p.old->group && p.fate == Fate::rebuild) {
+    if (p.old && p.old->replicas > 1 && p.fate == Fate::rebuild) {
       report.lines.push_back("reload refused: '" + p.id +
                              "' is replicated and would be rebuilt; only its live parameters can change "
                              "without a restart");
@@ -566,6 +573,8 @@ bool Runtime::Impl::apply_reload(const std::shared_ptr<const ValidatedCompositio
     by_id.clear();
     for (auto& n : nodes) by_id[n->id] = n.get();
     wire();
+    std::vector<std::string> ignored;
+    arena->execute([&] { make_groups(ignored); });  // the new generation's chains
     lock.unlock();
     gone.clear();
   }

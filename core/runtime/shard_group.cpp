@@ -59,6 +59,12 @@ void ShardGroup::step(const Envelope& e) {
   // The batch becomes the merged output: a private copy if others share it.
   std::shared_ptr<PacketBatch> batch = std::static_pointer_cast<PacketBatch>(
       e.msg.use_count() > 1 && entry_->info->inputs[entry_port_].mutates ? e.msg->clone() : e.msg);
+  if (n_ == 1) {  // one chain: the batch itself goes through it
+    sub_of_[0] = nullptr;
+    entry_->deliver(Envelope{entry_port_, batch}, true);
+    merge_and_forward(nullptr, true);
+    return;
+  }
   const auto& pk = batch->packets;
   const std::size_t np = pk.size();
   owner_.resize(np);
@@ -77,8 +83,16 @@ void ShardGroup::step(const Envelope& e) {
     owner_[i] = static_cast<std::uint16_t>(o);
     ++own_[o];
     for (unsigned k = 0; k < n_; ++k)
-      if (k != o) subs_[k]->packets[i].flags |= kOtherShard;
+      if (k != o) {
+        Packet& q = subs_[k]->packets[i];
+        q.flags |= kOtherShard;
+        q.flow = nullptr;  // set by a tracker before the group: not this replica's flow
+      }
   }
+  // Flow events from before the group (a tracker that is not replicated) go
+  // to the replica that owns the flow.
+  for (const FlowEvent& ev : batch->events)
+    subs_[ev.flow ? ev.flow->flow_hash % n_ : 0]->events.push_back(ev);
   auto run = [&](unsigned k) { instance(entry_, k)->deliver(Envelope{entry_port_, subs_[k]}, true); };
   if (n_ == 1) {
     run(0);
@@ -134,6 +148,11 @@ void ShardGroup::merge_and_forward(const std::shared_ptr<PacketBatch>& original,
     unsigned port;
     std::vector<std::vector<MessagePtr>> parts;
   };
+  if (n_ == 1) {
+    for (auto& x : exits_[0]) forward(x.from, x.port, x.msg, gate);
+    exits_[0].clear();
+    return;
+  }
   std::vector<Out> outs;
   for (unsigned k = 0; k < n_; ++k) {
     for (auto& x : exits_[k]) {
@@ -148,7 +167,6 @@ void ShardGroup::merge_and_forward(const std::shared_ptr<PacketBatch>& original,
     }
     exits_[k].clear();
   }
-  const std::vector<FlowEvent> input_events = original ? original->events : std::vector<FlowEvent>{};
   bool original_used = false;
   for (auto& o : outs) {
     if (o.from->info->outputs[o.port].type != PacketBatch::kType) {
@@ -161,13 +179,12 @@ void ShardGroup::merge_and_forward(const std::shared_ptr<PacketBatch>& original,
       aligned = o.parts[k].size() == 1 &&
                 o.parts[k][0]->as<PacketBatch>().packets.size() == original->packets.size();
     if (aligned) {
-      std::shared_ptr<PacketBatch> out = original;
-      if (original_used) {
-        out = std::static_pointer_cast<PacketBatch>(original->clone());
-        out->events = input_events;
-        out->retired.clear();
-      }
+      // The replicas carry the batch's events (their own and those handed to
+      // them): the merged batch's are theirs.
+      std::shared_ptr<PacketBatch> out =
+          original_used ? std::static_pointer_cast<PacketBatch>(original->clone()) : original;
       original_used = true;
+      out->events.clear();
       const std::uint8_t* base = original->buffer.data();
       std::uint8_t* out_base = out->buffer.data();
       for (std::size_t i = 0; i < out->packets.size(); ++i) {

@@ -154,6 +154,20 @@ class TestWriter final : public Block {
   TestSink sink_;
 };
 
+// Forwards packet batches unchanged: a serial block between others.
+class TestPass final : public Block {
+ public:
+  static BlockInfo info() {
+    BlockInfo i;
+    i.type = "TestPass";
+    i.summary = "forwards the packet batches it receives";
+    i.inputs = {in<PacketBatch>("in")};
+    i.outputs = {out<PacketBatch>("out")};
+    return i;
+  }
+  void receive(unsigned, const MessagePtr& msg, Emit& emit) override { emit(0, msg); }
+};
+
 // Consumes flow batches: only here to test port type checks.
 class TestFlowSink final : public Block {
  public:
@@ -169,4 +183,4 @@ class TestFlowSink final : public Block {
 
 }  // namespace
 
-NETLOOM_PLUGIN(TestSource, TestSink, TestWriter, TestFlowSink, TestPreparingSource)
+NETLOOM_PLUGIN(TestSource, TestSink, TestWriter, TestFlowSink, TestPreparingSource, TestPass)

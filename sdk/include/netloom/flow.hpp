@@ -127,6 +127,9 @@ inline constexpr unsigned kFlowSlots = 16;
 
 struct FlowContext {
   FlowRecord record;  // statistics so far; final once the flow is closed
+  // The symmetric hash of the flow's packets (Packet::flow_hash), set by the
+  // tracker: replicated blocks downstream route the flow's events with it.
+  std::uint32_t flow_hash = 0;
   // Scratch for classifiers: slot numbers come from Context::flow_slot().
   std::array<std::unique_ptr<FlowState>, kFlowSlots> state;
 };
