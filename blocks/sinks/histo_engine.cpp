@@ -184,4 +184,20 @@ void Histogram::fill(HistogramData& d) const {
   d.vmax = vmax_;
 }
 
+void Histogram::move_into(HistogramData& d) {
+  d.name = name_;
+  d.description = description_;
+  d.min = min_;
+  d.max = max_;
+  d.bin = bin_;
+  d.bins.swap(bins_);
+  if (bins_.size() != d.bins.size()) bins_.assign(d.bins.size(), 0);
+  d.pseudo = pseudo_;
+  d.count = count_;
+  d.mean = mean_;
+  d.m2 = m2_;
+  d.vmin = vmin_;
+  d.vmax = vmax_;
+}
+
 }  // namespace netloom::histo

@@ -63,6 +63,10 @@ class Histogram {
   HistogramData data() const;
   // The same into an existing HistogramData, reusing its storage.
   void fill(HistogramData& d) const;
+  // As fill(), but the bins change places with d's (no copy of the
+  // megabytes of port histograms): this histogram's bins are then stale
+  // until reset().
+  void move_into(HistogramData& d);
 
  private:
   std::string name_, description_;

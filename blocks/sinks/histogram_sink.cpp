@@ -273,9 +273,10 @@ class HistogramSink final : public Block {
       for (const auto& h : collector_->histograms())
         if (h) ++n;
       w->histograms.resize(n);
+      if (global_) merge_global();  // before the bins move to the window
       n = 0;
       for (const auto& h : collector_->histograms())
-        if (h) h->fill(w->histograms[n++]);
+        if (h) h->move_into(w->histograms[n++]);
       spare_ = w;
       if (write_) {
         // The files are written on another thread while the next window is
@@ -292,7 +293,6 @@ class HistogramSink final : public Block {
                               });
       }
       emit(0, std::move(w));
-      if (global_) merge_global();
       collector_->reset();
       activity_ = false;
     }

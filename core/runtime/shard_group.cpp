@@ -38,7 +38,13 @@ ShardGroup::ShardGroup(Runtime::Impl& rt, std::vector<Node*> members, unsigned r
   queue_ = std::make_unique<flow::queue_node<Envelope>>(g);
   limiter_ = std::make_unique<flow::limiter_node<Envelope>>(g, 1);
   step_node_ = std::make_unique<FunctionNode>(g, flow::serial, [this](const Envelope& e) {
-    step(e);
+    try {
+      step(e);
+    } catch (const std::exception& ex) {  // blocks' own errors are caught in deliver(): this is the runtime's
+      misaligned_.add_shared();
+      rt_.log(LogLevel::error, "replicated group of '" + entry_->id + "': batch dropped: " + ex.what());
+      release_step();
+    }
     return flow::continue_msg();
   });
   flow::make_edge(*queue_, *limiter_);
