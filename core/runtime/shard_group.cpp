@@ -99,12 +99,9 @@ void ShardGroup::step(const Envelope& e) {
   // to the replica that owns the flow.
   for (const FlowEvent& ev : batch->events)
     subs_[ev.flow ? ev.flow->flow_hash % n_ : 0]->events.push_back(ev);
-  auto run = [&](unsigned k) { instance(entry_, k)->deliver(Envelope{entry_port_, subs_[k]}, true); };
-  if (n_ == 1) {
-    run(0);
-  } else {
-    tbb::parallel_for(0u, n_, run);
-  }
+  tbb::parallel_for(0u, n_, [&](unsigned k) {
+    instance(entry_, k)->deliver(Envelope{entry_port_, subs_[k]}, true);
+  });
   merge_and_forward(batch, true);
 }
 

@@ -1,7 +1,8 @@
-// A replicated group: N copies of a chain of replicable blocks (a flow
-// tracker and its classifiers), each fed the flows of its share of the
-// symmetric flow hash, run in parallel on one batch at a time, and merged
-// back into the batch a 1-replica run would have produced.
+// A group of blocks with per-flow state (a flow tracker and its
+// classifiers) run as one chain per batch; replicated, as N copies of the
+// chain, each fed the flows of its share of the symmetric flow hash, run in
+// parallel on one batch at a time, and merged back into the batch a
+// 1-replica run would have produced.
 //
 // Every replica sees every packet of a batch, the others' flagged
 // kOtherShard (for their timestamps only), so timeout checks fall at the
@@ -36,8 +37,9 @@ class ShardGroup {
   void flush();
   // Items of message `m` for instance `replica` (its share of a batch).
   std::size_t items_of(unsigned replica, const Message& m) const;
-  // Merges that could not pair the replicas' outputs (a block broke the
-  // replicable contract): their messages are dropped and counted here.
+  // Batches dropped by the group: merges that could not pair the replicas'
+  // outputs (a block broke the replicable contract), runtime errors. Each
+  // is logged and counts as a run error.
   std::uint64_t misaligned() const { return misaligned_.value(); }
   void release_step();  // the merged batch of a step has been dropped by everyone
 
