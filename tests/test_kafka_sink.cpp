@@ -905,10 +905,7 @@ TEST_F(KafkaSinkTest, ProbeCompositionEndToEnd) {
     r = test::run({std::string(NETLOOM_BUILD_ROOT) + "/netloom", "run",
                    kSrc + "/compositions/probe-kafka.xml", "-D", "input=" + kDemo, "-D",
                    "brokers=" + owned->bootstraps(), "-D", "probe=e2e"});
-    const bool lsan_crashed =
-        r.status != 0 && r.err.find("LeakSanitizer has encountered a fatal error") != std::string::npos &&
-        r.err.find("detected memory leaks") == std::string::npos;
-    if (!lsan_crashed) break;
+    if (!test::lsan_crashed(r)) break;
     std::fprintf(stderr, "LeakSanitizer crashed in the child (not a leak report), running it again\n");
   }
   Mock& mock = *owned;
