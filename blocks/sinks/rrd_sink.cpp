@@ -73,6 +73,9 @@ class RrdSink final : public Block {
         {"windows", "histogram windows received"},
         {"windows_skipped", "windows not written: their end is not after the previous window's (seconds)"},
         {"values", "values written to RRD files"},
+        {"values_stale",
+         "values not written: an existing archive already holds values up to or past their time (an earlier "
+         "run into the same directory)"},
         {"files_created", "RRD files created"},
         {"rrd_errors", "librrd errors (create or update failed; logged with the file)"},
         {"histograms_missing", "windows x rrd.conf histograms the window did not carry"},
@@ -109,6 +112,7 @@ class RrdSink final : public Block {
     windows_ = &ctx.counter("windows");
     windows_skipped_ = &ctx.counter("windows_skipped");
     values_ = &ctx.counter("values");
+    stale_ = &ctx.counter("values_stale");
     created_ = &ctx.counter("files_created");
     errors_ = &ctx.counter("rrd_errors");
     missing_ = &ctx.counter("histograms_missing");
@@ -268,6 +272,7 @@ class RrdSink final : public Block {
     bool created = false;
     std::string create_error;
     UpdateResult result;
+    std::size_t stale = 0;  // samples not after an existing archive's last update
   };
 
   // Hands every pending value to the writer thread (after the previous
@@ -279,7 +284,7 @@ class RrdSink final : public Block {
     std::vector<Op> ops;
     ops.reserve(pending_.size());
     for (File* f : pending_) {
-      ops.push_back(Op{f, f->ds, !f->ready, std::move(f->pending), f->last, false, {}, {}});
+      ops.push_back(Op{f, f->ds, !f->ready, std::move(f->pending), f->last, false, {}, {}, 0});
       f->pending.clear();
       f->ready = true;  // undone by collect_write() if the creation fails
     }
@@ -299,6 +304,14 @@ class RrdSink final : public Block {
             op.last = last_update(op.file->path);
           }
         }
+        // librrd cannot rewrite the past: what an earlier run into the same
+        // directory wrote stays, and this run's values up to then are skipped.
+        if (!op.created) {
+          const auto from = std::find_if(op.samples.begin(), op.samples.end(),
+                                         [&](const Sample& x) { return x.t > op.last; });
+          op.stale = static_cast<std::size_t>(from - op.samples.begin());
+          op.samples.erase(op.samples.begin(), from);
+        }
         op.result = update(op.file->path, op.samples, op.last);
       }
       return std::move(ops);
@@ -316,6 +329,16 @@ class RrdSink final : public Block {
         continue;
       }
       if (op.created) created_->add();
+      if (op.stale) {
+        stale_->add(op.stale);
+        if (!said_stale_) {
+          said_stale_ = true;
+          ctx_->log(LogLevel::warning,
+                    op.file->path + ": already holds values up to " + std::to_string(op.last) +
+                        " (an earlier run into this directory?): values up to then are not written (counter "
+                        "values_stale)");
+        }
+      }
       op.file->last = op.last;
       values_->add(op.result.written);
       for (const std::string& e : op.result.errors) report(*errors_, naming(op.file->path, e));
@@ -361,11 +384,12 @@ class RrdSink final : public Block {
   Conf conf_;
   std::vector<Line> lines_;
   unsigned long step_ = 300;
-  bool have_last_ = false, said_length_ = false, said_early_ = false, said_epoch_ = false;
+  bool have_last_ = false, said_length_ = false, said_early_ = false, said_epoch_ = false,
+       said_stale_ = false;
   std::time_t last_t_ = 0;
   std::uint64_t reported_ = 0;  // errors so far, for the log's rate limit
   Counter *windows_ = nullptr, *windows_skipped_ = nullptr, *values_ = nullptr, *created_ = nullptr,
-          *errors_ = nullptr, *missing_ = nullptr, *skipped_ = nullptr;
+          *errors_ = nullptr, *missing_ = nullptr, *skipped_ = nullptr, *stale_ = nullptr;
   std::vector<File*> pending_;  // files with values not written yet
   std::chrono::steady_clock::duration write_interval_{};
   std::chrono::steady_clock::time_point last_write_{};
