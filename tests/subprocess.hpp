@@ -71,11 +71,4 @@ inline bool lsan_crashed(const Result& r) {
          r.err.find("detected memory leaks") == std::string::npos;
 }
 
-// run(), repeated (twice at most) when LeakSanitizer crashed at exit.
-inline Result run_past_lsan_crash(const std::vector<std::string>& args) {
-  Result r = run(args);
-  for (int i = 0; i < 2 && lsan_crashed(r); ++i) r = run(args);
-  return r;
-}
-
 }  // namespace netloom::test

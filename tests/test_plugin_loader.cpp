@@ -18,7 +18,7 @@ std::vector<std::string> load(const std::string& file, Registry& reg) {
 TEST(PluginLoader, LoadsGoodPluginWithAllItsTypes) {
   Registry reg;
   EXPECT_TRUE(load(kDir + "/good/test_blocks.so", reg).empty());
-  ASSERT_EQ(reg.types().size(), 6u);
+  ASSERT_EQ(reg.types().size(), 7u);
   EXPECT_EQ(reg.types()[0]->info.type, "TestFlowSink");
   ASSERT_NE(reg.find("TestSource"), nullptr);
   EXPECT_EQ(reg.find("TestSource")->info.params.size(), 4u);
@@ -76,7 +76,7 @@ TEST(PluginLoader, DirectoryLoadKeepsGoodOnesAndSameFileTwiceIsHarmless) {
   reg.load_dir(kDir + "/good", errors);
   reg.load_dir(kDir + "/abi_mismatch", errors);
   EXPECT_EQ(errors.size(), 1u);
-  EXPECT_EQ(reg.types().size(), 6u);
+  EXPECT_EQ(reg.types().size(), 7u);
   EXPECT_EQ(reg.plugin_files().size(), 1u);
 }
 

@@ -21,8 +21,6 @@
 
 namespace fs = std::filesystem;
 using netloom::test::run;
-// Many netloom runs: a sanitizer build's LeakSanitizer crash at exit is retried.
-using netloom::test::run_past_lsan_crash;
 
 namespace {
 // These tests compare the outputs of about a hundred netloom runs, several
@@ -60,9 +58,9 @@ struct Outcome {
 Outcome tstat(const fs::path& input, const std::string& replicas, int threads, const fs::path& out) {
   Outcome x;
   x.out = out;
-  x.r = run_past_lsan_crash({kBin, "run", kSrc + "/compositions/tstat.xml", "--threads",
-                             std::to_string(threads), "-D", "input=" + input.string(), "-D",
-                             "out=" + out.string(), "-D", "layout=flat", "-D", "replicas=" + replicas});
+  x.r = run({kBin, "run", kSrc + "/compositions/tstat.xml", "--threads", std::to_string(threads), "-D",
+             "input=" + input.string(), "-D", "out=" + out.string(), "-D", "layout=flat", "-D",
+             "replicas=" + replicas});
   return x;
 }
 
@@ -225,10 +223,10 @@ TEST(Shards, ClassifiersReplicatedBehindOneTrackerLogTheSame) {
     a.out = d / (name + ".1");
     b.out = d / (name + ".2");
     const std::string plugins = NETLOOM_SHARDS_PLUGIN_DIR;
-    a.r = run_past_lsan_crash({kBin, "run", one, "--plugin-path", plugins, "-D", "input=" + in.string(), "-D",
-                               "out=" + a.out.string()});
-    b.r = run_past_lsan_crash({kBin, "run", two, "--plugin-path", plugins, "-D", "input=" + in.string(), "-D",
-                               "out=" + b.out.string()});
+    a.r = run({kBin, "run", one, "--plugin-path", plugins, "-D", "input=" + in.string(), "-D",
+               "out=" + a.out.string()});
+    b.r = run({kBin, "run", two, "--plugin-path", plugins, "-D", "input=" + in.string(), "-D",
+               "out=" + b.out.string()});
     ASSERT_EQ(a.r.status, 0) << a.r.err;
     ASSERT_EQ(b.r.status, 0) << b.r.err;
     expect_same_files(a, b, false, name);
@@ -237,6 +235,31 @@ TEST(Shards, ClassifiersReplicatedBehindOneTrackerLogTheSame) {
         << name;
     EXPECT_EQ(counter(a.r.err, "skype", "flows_seen"), counter(b.r.err, "skype", "flows_seen")) << name;
   }
+}
+
+// A replicable block that does not forward its batch in one replica: the
+// merge cannot pair the replicas' outputs, drops the batch, says so and the
+// run ends with errors (never a hang or a half-merged batch).
+TEST(Shards, ReplicaThatDropsItsBatchIsAnErrorNotAHang) {
+  const fs::path d = scratch("dropper");
+  const fs::path xml = d / "drop.xml";
+  std::ofstream(xml) << "<composition name='drop' threads='2'>\n"
+                     << "<block id='cap' type='PcapSource'><param name='files' value='" << kSrc
+                     << "/data/demo.pcap'/></block>\n"
+                     << "<block id='trk' type='FlowTracker' replicas='2'/>\n"
+                     << "<block id='drop' type='TestShardDropper'/>\n"
+                     << "<block id='logs' type='LogSink'><param name='dir' value='" << (d / "logs").string()
+                     << "'/><param name='layout' value='flat'/></block>\n"
+                     << "<connect from='cap.out' to='trk.in'/><connect from='trk.out' to='drop.in'/>\n"
+                     << "<connect from='drop.out' to='logs.flows'/>\n</composition>\n";
+  const auto r = run({kBin, "run", xml.string(), "--plugin-path", NETLOOM_SHARDS_PLUGIN_DIR});
+  EXPECT_EQ(r.status, 1) << r.err;
+  EXPECT_NE(r.err.find("netloom: error: block 'drop' (TestShardDropper): a replica did not forward its batch once "
+                       "with every packet (the replicable contract); its output was dropped"),
+            std::string::npos)
+      << r.err;
+  // No half-merged batch reached the log: every one was dropped.
+  EXPECT_NE(r.err.find("\nlogs (LogSink)  in.in=0  in.flows=0\n"), std::string::npos) << r.err;
 }
 
 // ---- the canonical order of flow events at one position ----------------------

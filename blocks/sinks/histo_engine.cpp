@@ -169,13 +169,12 @@ HistogramData Histogram::data() const {
   return d;
 }
 
-void Histogram::fill(HistogramData& d) const {
+void Histogram::fill_except_bins(HistogramData& d) const {
   d.name = name_;
   d.description = description_;
   d.min = min_;
   d.max = max_;
   d.bin = bin_;
-  d.bins.assign(bins_.begin(), bins_.end());
   d.pseudo = pseudo_;
   d.count = count_;
   d.mean = mean_;
@@ -184,20 +183,15 @@ void Histogram::fill(HistogramData& d) const {
   d.vmax = vmax_;
 }
 
+void Histogram::fill(HistogramData& d) const {
+  fill_except_bins(d);
+  d.bins.assign(bins_.begin(), bins_.end());
+}
+
 void Histogram::move_into(HistogramData& d) {
-  d.name = name_;
-  d.description = description_;
-  d.min = min_;
-  d.max = max_;
-  d.bin = bin_;
+  fill_except_bins(d);
   d.bins.swap(bins_);
   if (bins_.size() != d.bins.size()) bins_.assign(d.bins.size(), 0);
-  d.pseudo = pseudo_;
-  d.count = count_;
-  d.mean = mean_;
-  d.m2 = m2_;
-  d.vmin = vmin_;
-  d.vmax = vmax_;
 }
 
 }  // namespace netloom::histo

@@ -69,6 +69,8 @@ class Histogram {
   void move_into(HistogramData& d);
 
  private:
+  void fill_except_bins(HistogramData& d) const;
+
   std::string name_, description_;
   std::int64_t min_, max_, bin_;
   bool pseudo_;

@@ -172,8 +172,7 @@ std::unique_ptr<Node> Runtime::Impl::make_instance(const std::string& id, Node* 
 }
 
 // The replica groups of the current composition, over nodes already made.
-bool Runtime::Impl::make_groups(std::vector<std::string>& errors) {
-  (void)errors;
+void Runtime::Impl::make_groups() {
   for (auto& n : nodes) {
     n->group = nullptr;
     for (auto& o : n->others) o->group = nullptr;
@@ -196,7 +195,6 @@ bool Runtime::Impl::make_groups(std::vector<std::string>& errors) {
     }
     entry->input = &grp->input();
   }
-  return true;
 }
 
 // Output port -> input port targets, from the current composition's connections.
@@ -232,9 +230,9 @@ bool Runtime::build(std::vector<std::string>& errors) {
   im.arena->execute([&] { im.graph = std::make_unique<flow::graph>(); });
   for (const auto& id : c.topo_order) im.make_node(id, errors);
   if (!errors.empty()) return false;
-  im.make_groups(errors);
+  im.make_groups();
   im.wire();
-  return errors.empty();
+  return true;
 }
 
 // One thread: the calling thread reads a batch, then carries it through the
@@ -573,8 +571,7 @@ bool Runtime::Impl::apply_reload(const std::shared_ptr<const ValidatedCompositio
     by_id.clear();
     for (auto& n : nodes) by_id[n->id] = n.get();
     wire();
-    std::vector<std::string> ignored;
-    arena->execute([&] { make_groups(ignored); });  // the new generation's chains
+    make_groups();  // the new generation's chains
     lock.unlock();
     gone.clear();
   }

@@ -105,7 +105,7 @@ struct Runtime::Impl {
   Node* make_node(const std::string& id, std::vector<std::string>& errors);
   std::unique_ptr<Node> make_instance(const std::string& id, Node* primary, unsigned replica,
                                       unsigned replicas, std::vector<std::string>& errors);
-  bool make_groups(std::vector<std::string>& errors);
+  void make_groups();
   void wire();
   void submit(std::function<void()> work);
   void process_requests();

@@ -27,7 +27,6 @@ class ShardGroup {
 
   // Where the group's input is put (the entry block's Node::input).
   flow::receiver<Envelope>& input() { return *queue_; }
-  unsigned replicas() const { return n_; }
   bool is_first_member(const Node* n) const { return n == members_.front(); }
   // Called by a replica's emit: delivered inside the replica's chain, or
   // kept for the merge when it leaves the group.

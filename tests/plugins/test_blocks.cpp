@@ -168,6 +168,25 @@ class TestPass final : public Block {
   void receive(unsigned, const MessagePtr& msg, Emit& emit) override { emit(0, msg); }
 };
 
+// Breaks the replicable contract on purpose: replica 1 never forwards.
+class TestShardDropper final : public Block {
+ public:
+  static BlockInfo info() {
+    BlockInfo i = TestPass::info();
+    i.type = "TestShardDropper";
+    i.summary = "replica 1 drops every batch (a broken replicable block)";
+    i.threading = Threading::replicable;
+    return i;
+  }
+  void configure(const Params&, Context& ctx) override { drop_ = ctx.replica_index() == 1; }
+  void receive(unsigned, const MessagePtr& msg, Emit& emit) override {
+    if (!drop_) emit(0, msg);
+  }
+
+ private:
+  bool drop_ = false;
+};
+
 // Consumes flow batches: only here to test port type checks.
 class TestFlowSink final : public Block {
  public:
@@ -183,4 +202,4 @@ class TestFlowSink final : public Block {
 
 }  // namespace
 
-NETLOOM_PLUGIN(TestSource, TestSink, TestWriter, TestFlowSink, TestPreparingSource, TestPass)
+NETLOOM_PLUGIN(TestSource, TestSink, TestWriter, TestFlowSink, TestPreparingSource, TestPass, TestShardDropper)
