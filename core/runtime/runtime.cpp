@@ -228,7 +228,10 @@ bool Runtime::build(std::vector<std::string>& errors) {
   im.threads = threads;
   im.arena = std::make_unique<tbb::task_arena>(threads);
   im.arena->execute([&] { im.graph = std::make_unique<flow::graph>(); });
-  for (const auto& id : c.topo_order) im.make_node(id, errors);
+  for (const auto& id : c.topo_order) {
+    im.make_node(id, errors);
+    im.prefault.poll();
+  }
   if (!errors.empty()) return false;
   im.make_groups();
   im.wire();
@@ -253,6 +256,7 @@ void Runtime::run_inline(const std::vector<detail::Node*>& sources) {
         SourceStatus st = SourceStatus::done;
         if (!s->stopping()) st = s->produce_guarded();
         im.graph->wait_for_all();
+        im.prefault.poll();
         if (st == SourceStatus::done) {
           if (!s->stopping()) s->done = true;
           active.erase(active.begin() + static_cast<std::ptrdiff_t>(i));

@@ -18,6 +18,7 @@
 #include <thread>
 
 #include "runtime/batch_pool.hpp"
+#include "runtime/heap_prefault.hpp"
 #include "runtime/runtime.hpp"
 
 namespace netloom::core {
@@ -73,6 +74,7 @@ struct Runtime::Impl {
   std::shared_ptr<const ValidatedComposition> comp;  // the running generation's
   RunOptions opts;
   std::atomic<bool> stop_flag{false};
+  HeapPrefaulter prefault;  // a 1-thread run populates the heap in bulk
   std::unique_ptr<tbb::task_arena> arena;
   int threads = 1;
   unsigned flow_slots_used = 0;
