@@ -10,6 +10,7 @@
 
 #include "bayes_skype.hpp"
 #include "netloom/netloom.hpp"
+#include "netloom/recycled.hpp"
 
 using namespace netloom;
 namespace sk = netloom::bayes::skype;
@@ -18,7 +19,7 @@ namespace {
 
 constexpr std::uint8_t kTcp = 6, kUdp = 17;
 
-struct SkypeFlow final : FlowState {
+struct SkypeFlow final : FlowState, Recycled<SkypeFlow> {
   SkypeFlow(const sk::Configs& c, const sk::Params& p) : dir{sk::Direction(c, p), sk::Direction(c, p)} {}
   sk::Direction dir[2];
 };

@@ -308,8 +308,10 @@ class Parser {
       cfg_.classes.push_back(std::move(c));
     }
     const double eq = 1.0 / static_cast<double>(cfg_.classes.size());
-    for (auto& c : cfg_.classes)
+    for (auto& c : cfg_.classes) {
       if (c.equal_prior) c.prior = eq;
+      c.log_prior = std::log10(c.prior);
+    }
     return std::move(cfg_);
   }
 
@@ -357,7 +359,7 @@ Session::Session(const Config& cfg) : cfg_(&cfg), argmax_(cfg.classes.size(), 0)
 
 void Session::reset() {
   belief_.resize(cfg_->classes.size());
-  for (std::size_t i = 0; i < belief_.size(); ++i) belief_[i] = std::log10(cfg_->classes[i].prior);
+  for (std::size_t i = 0; i < belief_.size(); ++i) belief_[i] = cfg_->classes[i].log_prior;
   in_window_ = 0;
   out_of_range_ = false;
 }

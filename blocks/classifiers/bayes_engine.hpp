@@ -26,6 +26,7 @@ struct ClassSpec {
   std::string name;
   ClassKind kind = ClassKind::gaussian;
   double prior = 0;                        // resolved (a '=' prior becomes 1/number_of_classes)
+  double log_prior = 0;                    // log10(prior): a window's starting belief
   bool equal_prior = false;                // written as '='
   std::vector<GaussComponent> components;  // gaussian: one; mixture: N
   std::vector<double> log_pdf;             // log10 pdf for samples 0..class_len-1 (floored at min_threshold)

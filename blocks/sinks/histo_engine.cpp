@@ -9,6 +9,14 @@
 
 namespace netloom::histo {
 
+namespace {
+// Squared deviations from the mean of n samples whose shifted sums are s1, s2.
+double m2_of(double n, double s1, double s2) {
+  const double m = s2 - s1 * s1 / n;
+  return m > 0 ? m : 0.0;  // rounding may leave a tiny negative for equal samples
+}
+}  // namespace
+
 Histogram::Histogram(const Def& def)
     : Histogram(def.name, def.description, def.min, def.max, def.bin, def.pseudo) {}
 
@@ -19,9 +27,11 @@ Histogram::Histogram(std::string name, std::string description, std::int64_t min
       min_(min),
       max_(max),
       bin_(bin),
+      slots_(0),
       pseudo_(pseudo) {
   if (bin_ <= 0 || max_ <= min_ || (max_ - min_) % bin_ != 0)
     throw std::invalid_argument("histogram " + name_ + ": (max-min) must be a positive multiple of bin");
+  slots_ = static_cast<std::size_t>((max_ - min_) / bin_);
   bins_.assign(slots() + 3, 0);
   if (pseudo_) bytes_.assign(slots(), 0);
 }
@@ -43,25 +53,25 @@ void Histogram::add(double v, std::uint64_t n) {
     bins_[n_in + 2] += n;
   }
   bins_[i] += n;
-  // Welford, n identical values at once.
+  // Sums of (v - shift) and its square, shift = the first value: no
+  // division per sample (Welford's costs one, on ~8 adds per packet), and
+  // as stable as Welford's while the shift is a typical value (a sample).
+  const double k = static_cast<double>(n);
   if (count_ == 0) {
-    vmin_ = vmax_ = v;
+    shift_ = vmin_ = vmax_ = v;
   } else {
     if (v < vmin_) vmin_ = v;
     if (v > vmax_) vmax_ = v;
   }
-  const double delta = v - mean_;
-  if (n == 1) {  // the usual case, one division
-    ++count_;
-    mean_ += delta / static_cast<double>(count_);
-    m2_ += delta * (v - mean_);
-    return;
-  }
-  const double c = static_cast<double>(count_), k = static_cast<double>(n);
+  const double d = v - shift_;
   count_ += n;
-  mean_ += delta * k / (c + k);
-  m2_ += delta * delta * c * k / (c + k);
+  s1_ += d * k;
+  s2_ += d * d * k;
 }
+
+double Histogram::mean() const { return count_ ? shift_ + s1_ / static_cast<double>(count_) : 0.0; }
+
+double Histogram::m2() const { return count_ ? m2_of(static_cast<double>(count_), s1_, s2_) : 0.0; }
 
 void Histogram::add_bytes(std::size_t category, std::uint64_t bytes) {
   if (category < bytes_.size()) bytes_[category] += bytes;
@@ -77,7 +87,7 @@ void Histogram::reset() {
   std::fill(bins_.begin(), bins_.end(), 0);
   std::fill(bytes_.begin(), bytes_.end(), 0);
   count_ = 0;
-  mean_ = m2_ = vmin_ = vmax_ = 0;
+  shift_ = s1_ = s2_ = vmin_ = vmax_ = 0;
 }
 
 void Histogram::merge(const Histogram& o) {
@@ -87,17 +97,22 @@ void Histogram::merge(const Histogram& o) {
   if (o.count_ == 0) return;
   if (count_ == 0) {
     count_ = o.count_;
-    mean_ = o.mean_;
-    m2_ = o.m2_;
+    shift_ = o.shift_;
+    s1_ = o.s1_;
+    s2_ = o.s2_;
     vmin_ = o.vmin_;
     vmax_ = o.vmax_;
     return;
   }
-  // Chan et al.'s parallel combination of two Welford accumulators.
+  // Chan et al.'s parallel combination of the two (mean, m2) pairs; the
+  // result is kept shifted by its own mean (s1 = 0, s2 = m2).
   const double a = static_cast<double>(count_), b = static_cast<double>(o.count_);
-  const double delta = o.mean_ - mean_;
-  mean_ += delta * b / (a + b);
-  m2_ += o.m2_ + delta * delta * a * b / (a + b);
+  const double ma = mean(), mb = o.mean();
+  const double delta = mb - ma;
+  const double m2 = m2_of(a, s1_, s2_) + m2_of(b, o.s1_, o.s2_) + delta * delta * a * b / (a + b);
+  shift_ = ma + delta * b / (a + b);
+  s1_ = 0;
+  s2_ = m2;
   count_ += o.count_;
   if (o.vmin_ < vmin_) vmin_ = o.vmin_;
   if (o.vmax_ > vmax_) vmax_ = o.vmax_;
@@ -177,8 +192,8 @@ void Histogram::fill_except_bins(HistogramData& d) const {
   d.bin = bin_;
   d.pseudo = pseudo_;
   d.count = count_;
-  d.mean = mean_;
-  d.m2 = m2_;
+  d.mean = mean();
+  d.m2 = m2();
   d.vmin = vmin_;
   d.vmax = vmax_;
 }

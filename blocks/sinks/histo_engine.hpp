@@ -33,7 +33,7 @@ class Histogram {
   void merge(const Histogram& o);
 
   // Number of in-range bins, n = (max-min)/bin.
-  std::size_t slots() const { return static_cast<std::size_t>((max_ - min_) / bin_); }
+  std::size_t slots() const { return slots_; }
   // [0] below min, [1..n] in range, [n+1] at or above max, [n+2] in-range samples.
   const std::vector<std::uint64_t>& bins() const { return bins_; }
   std::uint64_t total() const;  // samples in [0..n+1]
@@ -48,8 +48,8 @@ class Histogram {
   std::int64_t bin() const { return bin_; }
   bool pseudo() const { return pseudo_; }
   std::uint64_t count() const { return count_; }
-  double mean() const { return mean_; }
-  double m2() const { return m2_; }
+  double mean() const;
+  double m2() const;  // sum of squared deviations from the mean
   double vmin() const { return vmin_; }
   double vmax() const { return vmax_; }
 
@@ -73,11 +73,13 @@ class Histogram {
 
   std::string name_, description_;
   std::int64_t min_, max_, bin_;
+  std::size_t slots_;  // (max-min)/bin, kept: add() would divide for it
   bool pseudo_;
   std::vector<std::uint64_t> bins_;
   std::vector<std::uint64_t> bytes_;  // pseudo only: per category
   std::uint64_t count_ = 0;
-  double mean_ = 0, m2_ = 0, vmin_ = 0, vmax_ = 0;
+  // Running statistics as sums of the samples shifted by shift_ (add()).
+  double shift_ = 0, s1_ = 0, s2_ = 0, vmin_ = 0, vmax_ = 0;
 };
 
 // The per-window file of a window message's copy: the same text as
