@@ -17,6 +17,7 @@
 #include "subprocess.hpp"
 
 namespace fs = std::filesystem;
+using netloom::test::Result;
 using netloom::test::run;
 
 namespace {
@@ -43,6 +44,26 @@ TEST(Cli, Version) {
   EXPECT_EQ(r.status, 0);
   EXPECT_EQ(r.out, std::string("netloom ") + netloom::kVersion + " (plugin ABI " +
                        std::to_string(netloom::kAbiVersion) + ")\n");
+}
+
+// librrd's graphing stack (~40 libraries, ~12 ms) is opened only where RRD
+// files are written or drawn, not at start-up (blocks/sinks/rrd_lib.hpp).
+TEST(Cli, LibrrdIsLoadedOnlyWhenUsed) {
+  auto loads_librrd = [](const Result& r) { return r.err.find("file=librrd.so") != std::string::npos; };
+  auto v = run({"/usr/bin/env", "LD_DEBUG=files", kBin, "version"});
+  EXPECT_EQ(v.status, 0);
+  EXPECT_FALSE(loads_librrd(v));
+  // inspect loads every stock plugin, RRDSink's among them.
+  auto i = run({"/usr/bin/env", "LD_DEBUG=files", kBin, "inspect", "RRDSink"});
+  EXPECT_EQ(i.status, 0);
+  EXPECT_FALSE(loads_librrd(i));
+  // Drawing a report needs it: the check above can see it loaded.
+  TempDir t;
+  auto rr = run({kBin, "run", kSrc + "/compositions/tstat.xml", "-q", "-D", "out=" + t / "o"});
+  ASSERT_EQ(rr.status, 0) << rr.err;
+  auto rep = run({"/usr/bin/env", "LD_DEBUG=files", kBin, "report", t / "o/rrd", t / "report"});
+  EXPECT_EQ(rep.status, 0) << rep.err.substr(rep.err.size() > 2000 ? rep.err.size() - 2000 : 0);
+  EXPECT_TRUE(loads_librrd(rep));
 }
 
 TEST(Cli, InspectListsEveryStockBlock) {

@@ -1,7 +1,5 @@
 #include "report.hpp"
 
-#include <rrd.h>
-
 #include <algorithm>
 #include <cctype>
 #include <charconv>
@@ -16,6 +14,7 @@
 
 #include "netloom/l7.hpp"
 #include "rrd_conf.hpp"
+#include "rrd_lib.hpp"
 
 namespace fs = std::filesystem;
 
@@ -26,9 +25,9 @@ using rrd::Stat;
 using rrd::StatKind;
 
 std::string rrd_error(const char* fallback) {
-  const char* e = rrd_get_error();
+  const char* e = rrd::librrd().get_error();
   std::string s = e && *e ? e : fallback;
-  rrd_clear_error();
+  rrd::librrd().clear_error();
   return s;
 }
 
@@ -53,18 +52,18 @@ std::optional<RrdFile> open_rrd(const fs::path& p, std::vector<std::string>& war
   unsigned long n = 0;
   char** names = nullptr;
   char** values = nullptr;
-  rrd_clear_error();
-  if (rrd_lastupdate_r(p.c_str(), &f.last, &n, &names, &values) != 0) {
+  rrd::librrd().clear_error();
+  if (rrd::librrd().lastupdate_r(p.c_str(), &f.last, &n, &names, &values) != 0) {
     warnings.push_back(p.string() + ": not read: " + rrd_error("rrd_lastupdate_r failed"));
     return std::nullopt;
   }
   for (unsigned long i = 0; i < n; ++i) {
     f.ds.emplace_back(names[i]);
-    rrd_freemem(names[i]);
-    rrd_freemem(values[i]);
+    rrd::librrd().freemem(names[i]);
+    rrd::librrd().freemem(values[i]);
   }
-  rrd_freemem(names);
-  rrd_freemem(values);
+  rrd::librrd().freemem(names);
+  rrd::librrd().freemem(values);
   return f;
 }
 
@@ -75,9 +74,9 @@ std::optional<std::time_t> first_known(const RrdFile& f, std::time_t end) {
   unsigned long step = 1, nds = 0;
   char** names = nullptr;
   rrd_value_t* data = nullptr;
-  rrd_clear_error();
-  if (rrd_fetch_r(f.path.c_str(), "AVERAGE", &start, &stop, &step, &nds, &names, &data) != 0) {
-    rrd_clear_error();
+  rrd::librrd().clear_error();
+  if (rrd::librrd().fetch_r(f.path.c_str(), "AVERAGE", &start, &stop, &step, &nds, &names, &data) != 0) {
+    rrd::librrd().clear_error();
     return std::nullopt;
   }
   std::optional<std::time_t> first;
@@ -86,9 +85,9 @@ std::optional<std::time_t> first_known(const RrdFile& f, std::time_t end) {
   for (unsigned long r = 0; r < rows && !first; ++r)
     for (unsigned long d = 0; d < nds; ++d)
       if (!std::isnan(data[r * nds + d])) first = start + static_cast<std::time_t>(r * step);
-  for (unsigned long d = 0; d < nds; ++d) rrd_freemem(names[d]);
-  rrd_freemem(names);
-  rrd_freemem(data);
+  for (unsigned long d = 0; d < nds; ++d) rrd::librrd().freemem(names[d]);
+  rrd::librrd().freemem(names);
+  rrd::librrd().freemem(data);
   return first;
 }
 
@@ -307,10 +306,10 @@ std::string render(const Graph& g, const fs::path& png, const ReportOptions& o, 
   }
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
-  rrd_clear_error();
-  rrd_info_t* info = rrd_graph_v(static_cast<int>(argv.size()), argv.data());
+  rrd::librrd().clear_error();
+  rrd_info_t* info = rrd::librrd().graph_v(static_cast<int>(argv.size()), argv.data());
   if (info == nullptr) return rrd_error("rrd_graph_v failed");
-  rrd_info_free(info);
+  rrd::librrd().info_free(info);
   return {};
 }
 
@@ -367,13 +366,13 @@ std::pair<std::time_t, std::time_t> resolve_range(const std::string& start_text,
                                                   const std::string& end_text) {
   const std::string start = as_time_spec(start_text), end = as_time_spec(end_text);
   rrd_time_value_t s{}, e{};
-  if (const char* err = rrd_parsetime(start.c_str(), &s))
+  if (const char* err = rrd::librrd().parsetime(start.c_str(), &s))
     throw std::runtime_error("--start '" + start_text + "': " + err);
-  if (const char* err = rrd_parsetime(end.c_str(), &e))
+  if (const char* err = rrd::librrd().parsetime(end.c_str(), &e))
     throw std::runtime_error("--end '" + end_text + "': " + err);
   std::time_t a = 0, b = 0;
-  rrd_clear_error();
-  if (rrd_proc_start_end(&s, &e, &a, &b) != 0)
+  rrd::librrd().clear_error();
+  if (rrd::librrd().proc_start_end(&s, &e, &a, &b) != 0)
     throw std::runtime_error("time range '" + start_text + "' to '" + end_text +
                              "': " + rrd_error("invalid"));
   if (a >= b)

@@ -6,10 +6,22 @@ pkg_check_modules(RRD REQUIRED IMPORTED_TARGET GLOBAL librrd)
 # plugin, `netloom report` and the tests.
 add_library(netloom_rrd_core STATIC ${CMAKE_CURRENT_LIST_DIR}/rrd_conf.cpp
                                     ${CMAKE_CURRENT_LIST_DIR}/rrd_stats.cpp
-                                    ${CMAKE_CURRENT_LIST_DIR}/rrd_archive.cpp)
+                                    ${CMAKE_CURRENT_LIST_DIR}/rrd_archive.cpp
+                                    ${CMAKE_CURRENT_LIST_DIR}/rrd_lib.cpp)
 add_library(netloom::rrd_core ALIAS netloom_rrd_core)
 target_include_directories(netloom_rrd_core PUBLIC ${CMAKE_CURRENT_LIST_DIR})
-target_link_libraries(netloom_rrd_core PUBLIC netloom::sdk PkgConfig::RRD)
+# librrd is opened with dlopen on first use (rrd_lib.hpp says why): only its
+# headers at build time, and its soname to open.
+find_library(NETLOOM_LIBRRD_PATH NAMES rrd HINTS ${RRD_LIBRARY_DIRS} REQUIRED)
+file(REAL_PATH ${NETLOOM_LIBRRD_PATH} netloom_librrd_real)
+get_filename_component(netloom_librrd_file ${netloom_librrd_real} NAME)
+string(REGEX MATCH "^lib[^.]+\\.so\\.[0-9]+" netloom_librrd_soname "${netloom_librrd_file}")
+if(NOT netloom_librrd_soname)
+  message(FATAL_ERROR "cannot tell librrd's soname from ${netloom_librrd_real}")
+endif()
+target_include_directories(netloom_rrd_core PUBLIC ${RRD_INCLUDE_DIRS})
+target_compile_definitions(netloom_rrd_core PRIVATE NETLOOM_LIBRRD_SONAME="${netloom_librrd_soname}")
+target_link_libraries(netloom_rrd_core PUBLIC netloom::sdk ${CMAKE_DL_LIBS})
 set_target_properties(netloom_rrd_core PROPERTIES POSITION_INDEPENDENT_CODE ON)
 
 # The shipped rrd.conf is compiled into the plugin (param config="" uses it).
