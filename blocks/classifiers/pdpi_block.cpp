@@ -6,6 +6,7 @@
 #include <string>
 
 #include "netloom/netloom.hpp"
+#include "netloom/recycled.hpp"
 #include "pdpi_signatures.hpp"
 
 namespace netloom::pdpi {
@@ -17,7 +18,7 @@ namespace {
 
 constexpr std::uint32_t kConObf = 16384, kConMse = 131072;
 
-struct PdpiState final : FlowState {
+struct PdpiState final : FlowState, Recycled<PdpiState> {
   std::uint32_t pkts[2] = {0, 0};    // packets of each direction seen
   bool decided[2] = {false, false};  // UDP: per direction; TCP: [0] for the flow
   bool counted_classified = false;

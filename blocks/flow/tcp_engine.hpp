@@ -5,6 +5,7 @@
 #include <array>
 #include <cstdint>
 #include <netloom/netloom.hpp>
+#include <netloom/recycled.hpp>
 
 #include "tcp_analyzer.hpp"
 
@@ -25,7 +26,7 @@ struct SegmentInfo {
   std::uint32_t payload_caplen = 0;
 };
 
-class TcpEngine {
+class TcpEngine : public Recycled<TcpEngine> {  // per TCP flow, several KB: recycled
  public:
   void on_segment(int dir, const SegmentInfo& s, std::array<TcpDirStats, 2>& st) {
     TcpSegment seg = to_segment(s);

@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 
 #include <algorithm>
+#include <bit>
 #include <charconv>
 #include <cmath>
 #include <iterator>
@@ -257,18 +258,55 @@ void RowWriter::sep() {
 }
 
 void RowWriter::u(std::uint64_t v) {
-  sep();
   char b[24];
-  auto r = std::to_chars(b, b + sizeof b, v);
-  out_.append(b, r.ptr);
+  char* p = b;
+  if (f_ == Format::tstat) {  // the usual case: separator and digits in one append
+    if (col_++) *p++ = ' ';
+  } else {
+    sep();
+  }
+  out_.append(b, std::to_chars(p, b + sizeof b, v).ptr);
+}
+
+char* fixed6(char* first, char* last, double v) {
+  // v = m * 2^-k exactly; v * 1e6 = m * 1e6 / 2^k, rounded half to even on
+  // the exact quotient, which is what to_chars (printf's "%.6f") prints.
+  const auto bits = std::bit_cast<std::uint64_t>(v);
+  const unsigned exp = static_cast<unsigned>(bits >> 52);  // sign bit clear below
+  if (v >= 0 && v < 9.2e12 && exp != 0) {
+    const int k = 1075 - static_cast<int>(exp);
+    if (k > 0 && k < 120) {
+      const std::uint64_t m = (bits & ((std::uint64_t{1} << 52) - 1)) | std::uint64_t{1} << 52;
+      const unsigned __int128 p = static_cast<unsigned __int128>(m) * 1000000u;
+      auto q = static_cast<std::uint64_t>(p >> k);  // < 9.2e18: v < 9.2e12
+      const unsigned __int128 r = p & ((static_cast<unsigned __int128>(1) << k) - 1);
+      const unsigned __int128 half = static_cast<unsigned __int128>(1) << (k - 1);
+      if (r > half || (r == half && (q & 1))) ++q;
+      char* out = std::to_chars(first, last, q / 1000000).ptr;
+      if (last - out < 7) return std::to_chars(first, last, v, std::chars_format::fixed, 6).ptr;
+      *out++ = '.';
+      std::uint64_t f = q % 1000000;
+      for (int i = 5; i >= 0; --i, f /= 10) out[i] = static_cast<char>('0' + f % 10);
+      return out + 6;
+    }
+  }
+  if (v == 0 && !std::signbit(v)) {
+    static constexpr char kZero[] = "0.000000";
+    return std::copy(kZero, kZero + 8, first);
+  }
+  return std::to_chars(first, last, v, std::chars_format::fixed, 6).ptr;
 }
 
 void RowWriter::ms(double v) {
-  sep();
   if (!std::isfinite(v)) v = 0;  // never print nan/inf into a log
   char b[400];
-  auto r = std::to_chars(b, b + sizeof b, v, std::chars_format::fixed, 6);
-  out_.append(b, r.ptr);
+  char* p = b;
+  if (f_ == Format::tstat) {
+    if (col_++) *p++ = ' ';
+  } else {
+    sep();
+  }
+  out_.append(b, fixed6(p, b + sizeof b, v));
 }
 
 void RowWriter::num_text(std::string_view text) {

@@ -22,6 +22,7 @@
 #include <tuple>
 #include <vector>
 
+#include "netloom/recycled.hpp"
 #include "pcap_dump_file.hpp"
 #include "pcap_dump_rules.hpp"
 #include "run_dir.hpp"
@@ -41,7 +42,7 @@ constexpr int kDumps = kFirstClass + static_cast<int>(kUdpClasses.size());
 
 // Per-flow state of the dump engine (a FlowContext slot), only kept when a
 // rule needs it: the stop mask, the limits, STUN-initiated flows.
-struct DumpFlowState final : FlowState {
+struct DumpFlowState final : FlowState, Recycled<DumpFlowState> {
   bool stopped = false;         // tcp_complete: the stop mask matched once...
   std::uint32_t stop_mask = 0;  // ...this mask (another mask decides anew)
   bool fresh = false;           // created at the flow's `opened` event: its first packet is next

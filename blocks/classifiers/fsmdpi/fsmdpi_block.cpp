@@ -7,15 +7,16 @@
 
 #include "harness.hpp"
 #include "netloom/netloom.hpp"
+#include "netloom/recycled.hpp"
 #include "rtp.hpp"
 
 namespace netloom::fsmdpi {
 namespace {
 
-struct TcpState final : FlowState {
+struct TcpState final : FlowState, Recycled<TcpState> {
   TcpFlow flow;
 };
-struct UdpState final : FlowState {
+struct UdpState final : FlowState, Recycled<UdpState> {
   UdpFlow flow;
 };
 

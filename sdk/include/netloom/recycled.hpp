@@ -14,7 +14,7 @@
 
 namespace netloom {
 
-template <class T, std::size_t Keep = 1024>
+template <class T, std::size_t Keep = 4096>
 struct Recycled {
   static void* operator new(std::size_t n) {
 #ifndef NETLOOM_NO_RECYCLING
