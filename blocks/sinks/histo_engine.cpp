@@ -1,6 +1,7 @@
 #include "histo_engine.hpp"
 
 #include <algorithm>
+#include <charconv>
 #include <cinttypes>
 #include <cmath>
 #include <cstdio>
@@ -142,11 +143,19 @@ std::string window_text(std::string_view description, std::int64_t min, std::int
   header(s, description, min, bin, max);
   char b[64];
   const auto slots = static_cast<std::size_t>((max - min) / bin);
-  for (std::size_t i = 0; i <= slots + 1 && i < bins.size(); ++i) {
-    if (bins[i] == 0) continue;
-    std::snprintf(b, sizeof b, "%" PRId64 " %" PRIu64 "\n", min + (static_cast<std::int64_t>(i) - 1) * bin,
-                  bins[i]);
-    s += b;
+  const std::size_t n = std::min(slots + 2, bins.size());
+  for (std::size_t i = 0; i < n; ++i) {
+    // Port histograms are 65 538 mostly empty slots: skip zeros 8 at a time.
+    while (i + 8 <= n && (bins[i] | bins[i + 1] | bins[i + 2] | bins[i + 3] | bins[i + 4] | bins[i + 5] |
+                          bins[i + 6] | bins[i + 7]) == 0)
+      i += 8;
+    if (i >= n || bins[i] == 0) continue;
+    // "<edge> <count>\n" without printf's format parsing.
+    char* p = std::to_chars(b, b + 24, min + (static_cast<std::int64_t>(i) - 1) * bin).ptr;
+    *p++ = ' ';
+    p = std::to_chars(p, p + 24, bins[i]).ptr;
+    s.append(b, p);
+    s += '\n';
   }
   return s;
 }
