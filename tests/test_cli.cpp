@@ -13,6 +13,7 @@
 #include <sstream>
 #include <thread>
 
+#include "corpus.hpp"
 #include "netloom/version.hpp"
 #include "subprocess.hpp"
 
@@ -46,24 +47,41 @@ TEST(Cli, Version) {
                        std::to_string(netloom::kAbiVersion) + ")\n");
 }
 
-// librrd's graphing stack (~40 libraries, ~12 ms) is opened only where RRD
-// files are written or drawn, not at start-up (blocks/sinks/rrd_lib.hpp).
-TEST(Cli, LibrrdIsLoadedOnlyWhenUsed) {
-  auto loads_librrd = [](const Result& r) { return r.err.find("file=librrd.so") != std::string::npos; };
+// librrd's graphing stack (~40 libraries, ~12 ms) and libwiretap's (~25,
+// 14 ms) are opened only where they are used: RRD files written or drawn,
+// a pcapng file read (blocks/sinks/rrd_lib.hpp, blocks/capture/wiretap_lib.hpp).
+TEST(Cli, HeavyLibrariesAreLoadedOnlyWhenUsed) {
+  auto loads = [](const Result& r, const char* lib) {
+    return r.err.find(std::string("file=") + lib) != std::string::npos;
+  };
   auto v = run({"/usr/bin/env", "LD_DEBUG=files", kBin, "version"});
   EXPECT_EQ(v.status, 0);
-  EXPECT_FALSE(loads_librrd(v));
-  // inspect loads every stock plugin, RRDSink's among them.
+  EXPECT_FALSE(loads(v, "librrd.so"));
+  EXPECT_FALSE(loads(v, "libwiretap.so"));
+  // inspect loads every stock plugin, RRDSink's and PcapSource's among them.
   auto i = run({"/usr/bin/env", "LD_DEBUG=files", kBin, "inspect", "RRDSink"});
   EXPECT_EQ(i.status, 0);
-  EXPECT_FALSE(loads_librrd(i));
-  // Drawing a report needs it: the check above can see it loaded.
+  EXPECT_FALSE(loads(i, "librrd.so"));
+  EXPECT_FALSE(loads(i, "libwiretap.so"));
   TempDir t;
+  // A pcap file is read by libpcap alone.
+  auto c = run({"/usr/bin/env", "LD_DEBUG=files", kBin, "run", kSrc + "/compositions/count.xml", "-q", "-D",
+                "out=" + t / "count.json"});
+  ASSERT_EQ(c.status, 0) << c.err.substr(c.err.size() > 2000 ? c.err.size() - 2000 : 0);
+  EXPECT_FALSE(loads(c, "libwiretap.so"));
+  // Drawing a report needs librrd: the check above can see it loaded.
   auto rr = run({kBin, "run", kSrc + "/compositions/tstat.xml", "-q", "-D", "out=" + t / "o"});
   ASSERT_EQ(rr.status, 0) << rr.err;
   auto rep = run({"/usr/bin/env", "LD_DEBUG=files", kBin, "report", t / "o/rrd", t / "report"});
   EXPECT_EQ(rep.status, 0) << rep.err.substr(rep.err.size() > 2000 ? rep.err.size() - 2000 : 0);
-  EXPECT_TRUE(loads_librrd(rep));
+  EXPECT_TRUE(loads(rep, "librrd.so"));
+  // And a pcapng file needs libwiretap.
+  const fs::path ng = netloom::test::corpus_root() / "dev/gre.pcapng";
+  if (!fs::exists(ng)) GTEST_SKIP() << "no corpus at " << ng << ": the pcapng half is not checked";
+  auto n = run({"/usr/bin/env", "LD_DEBUG=files", kBin, "run", kSrc + "/compositions/count.xml", "-q", "-D",
+                "input=" + ng.string(), "-D", "out=" + t / "ng.json"});
+  ASSERT_EQ(n.status, 0) << n.err.substr(n.err.size() > 2000 ? n.err.size() - 2000 : 0);
+  EXPECT_TRUE(loads(n, "libwiretap.so"));
 }
 
 TEST(Cli, InspectListsEveryStockBlock) {

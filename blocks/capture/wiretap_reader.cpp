@@ -1,19 +1,13 @@
 // libwiretap half of netloom_pcapio: pcapng files (any mix of interfaces,
-// link types and snap lengths; plain or gzip-compressed).
-//
-// <wiretap/wtap.h> handles extern "C" itself; wrapping it again breaks glib's
-// C++ templates.
-#include <wiretap/pcap-encap.h>
-#include <wiretap/wtap.h>
-#include <wsutil/buffer.h>
-#include <wsutil/wslog.h>
-
+// link types and snap lengths; plain or gzip-compressed). libwiretap is
+// opened on the first such file (wiretap_lib.hpp).
 #include <cstring>
 #include <mutex>
 #include <vector>
 
 #include "pcapio.hpp"
 #include "pcapio_detail.hpp"
+#include "wiretap_lib.hpp"
 
 namespace netloom::pcapio::detail {
 
@@ -32,22 +26,24 @@ std::vector<std::uint16_t>& encap_table() {
 // otherwise read as a text capture).
 unsigned int g_pcapng_type = WTAP_TYPE_AUTO;
 
-void init_wiretap() {
+const Libwiretap& init_wiretap() {
+  const Libwiretap& wt = libwiretap();  // throws when it cannot be loaded
   static std::once_flag once;
-  std::call_once(once, [] {
+  std::call_once(once, [&wt] {
     // Without ws_log_init the default level prints every DEBUG line.
-    ws_log_set_level(LOG_LEVEL_CRITICAL);
-    wtap_init(FALSE);
-    g_pcapng_type = open_info_name_to_type("Wireshark/... - pcapng");  // 4.0's name
+    wt.log_set_level(LOG_LEVEL_CRITICAL);
+    wt.init(FALSE);
+    g_pcapng_type = wt.open_info_name_to_type("Wireshark/... - pcapng");  // 4.0's name
     auto& t = encap_table();
-    int n = wtap_get_num_encap_types();
+    int n = wt.get_num_encap_types();
     t.assign(n > 0 ? static_cast<std::size_t>(n) : 0, kUnknownLinktype);
     for (int lt = 0; lt < 1024; ++lt) {
-      int e = wtap_pcap_encap_to_wtap_encap(lt);
+      int e = wt.pcap_encap_to_wtap_encap(lt);
       if (e >= 0 && static_cast<std::size_t>(e) < t.size() && t[e] == kUnknownLinktype)
         t[e] = static_cast<std::uint16_t>(lt);
     }
   });
+  return wt;
 }
 
 std::uint16_t to_dlt(int encap) {
@@ -58,7 +54,7 @@ std::uint16_t to_dlt(int encap) {
 
 std::string take_err_info(gchar*& ei) {
   std::string s = ei ? ei : "";
-  g_free(ei);
+  libwiretap().g_free(ei);
   ei = nullptr;
   return s;
 }
@@ -68,11 +64,11 @@ std::string describe(int err, const std::string& info) {
     case WTAP_ERR_SHORT_READ:
       return "truncated (the file ends in the middle of a block)";
     case WTAP_ERR_UNSUPPORTED:
-      return "unsupported (" + (info.empty() ? std::string(wtap_strerror(err)) : info) + ")";
+      return "unsupported (" + (info.empty() ? std::string(libwiretap().strerror(err)) : info) + ")";
     case WTAP_ERR_BAD_FILE:
-      return "corrupt (" + (info.empty() ? std::string(wtap_strerror(err)) : info) + ")";
+      return "corrupt (" + (info.empty() ? std::string(libwiretap().strerror(err)) : info) + ")";
     default: {
-      std::string s = wtap_strerror(err);
+      std::string s = libwiretap().strerror(err);
       if (!info.empty()) s += " (" + info + ")";
       return s;
     }
@@ -81,16 +77,17 @@ std::string describe(int err, const std::string& info) {
 
 class WiretapReader final : public PacketReader {
  public:
-  WiretapReader(wtap* w, std::string name, std::uint64_t size, const ReaderOptions& opts)
-      : w_(w), name_(std::move(name)), size_(size), iface_base_(opts.iface_base) {
-    wtap_rec_init(&rec_);
-    ws_buffer_init(&buf_, 2048);
+  WiretapReader(const Libwiretap& wt, wtap* w, std::string name, std::uint64_t size,
+                const ReaderOptions& opts)
+      : wt_(wt), w_(w), name_(std::move(name)), size_(size), iface_base_(opts.iface_base) {
+    wt_.rec_init(&rec_);
+    wt_.buffer_init(&buf_, 2048);
     if (!opts.filter.empty()) filter_ = std::make_unique<BpfFilter>(opts.filter, opts.snaplen);
   }
   ~WiretapReader() override {
-    wtap_rec_cleanup(&rec_);
-    ws_buffer_free(&buf_);
-    wtap_close(w_);
+    wt_.rec_cleanup(&rec_);
+    wt_.buffer_free(&buf_);
+    wt_.close(w_);
   }
 
   ReadResult next(RawRecord& rec) override {
@@ -99,14 +96,14 @@ class WiretapReader final : public PacketReader {
       int err = 0;
       gchar* ei = nullptr;
       gint64 offset = 0;
-      wtap_rec_reset(&rec_);
-      if (!wtap_read(w_, &rec_, &buf_, &err, &ei, &offset)) {
+      wt_.rec_reset(&rec_);
+      if (!wt_.read(w_, &rec_, &buf_, &err, &ei, &offset)) {
         finished_ = true;
         std::string info = take_err_info(ei);
         if (err == 0) return ReadResult::end;
         throw InputError(record_prefix(name_, records_ + 1) + describe(err, info));
       }
-      g_free(ei);
+      wt_.g_free(ei);
       if (rec_.rec_type != REC_TYPE_PACKET) continue;
       ++records_;
       const auto& ph = rec_.rec_header.packet_header;
@@ -127,13 +124,14 @@ class WiretapReader final : public PacketReader {
   }
 
   std::uint64_t bytes_done() const override {
-    gint64 n = wtap_read_so_far(w_);
+    gint64 n = wt_.read_so_far(w_);
     return n < 0 ? 0 : static_cast<std::uint64_t>(n);
   }
   std::uint64_t bytes_total() const override { return size_; }
   std::uint64_t filtered() const override { return filtered_; }
 
  private:
+  const Libwiretap& wt_;
   wtap* w_;
   wtap_rec rec_;
   Buffer buf_;
@@ -149,10 +147,10 @@ class WiretapReader final : public PacketReader {
 
 std::unique_ptr<PacketReader> open_wiretap(const std::string& path, const std::string& name,
                                            std::uint64_t size, const ReaderOptions& opts) {
-  init_wiretap();
+  const Libwiretap& wt = init_wiretap();
   int err = 0;
   gchar* ei = nullptr;
-  wtap* w = wtap_open_offline(path.c_str(), g_pcapng_type, &err, &ei, FALSE);
+  wtap* w = wt.open_offline(path.c_str(), g_pcapng_type, &err, &ei, FALSE);
   if (!w) {
     std::string info = take_err_info(ei);
     if (err > 0) throw InputError(name + ": cannot open: " + std::strerror(err));
@@ -160,7 +158,7 @@ std::unique_ptr<PacketReader> open_wiretap(const std::string& path, const std::s
       throw InputError(name + ": unreadable capture header (invalid pcapng section header block)");
     throw InputError(name + ": unreadable capture header (" + describe(err, info) + ")");
   }
-  return std::make_unique<WiretapReader>(w, name, size, opts);
+  return std::make_unique<WiretapReader>(wt, w, name, size, opts);
 }
 
 }  // namespace netloom::pcapio::detail

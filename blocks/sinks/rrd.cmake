@@ -13,12 +13,7 @@ target_include_directories(netloom_rrd_core PUBLIC ${CMAKE_CURRENT_LIST_DIR})
 # librrd is opened with dlopen on first use (rrd_lib.hpp says why): only its
 # headers at build time, and its soname to open.
 find_library(NETLOOM_LIBRRD_PATH NAMES rrd HINTS ${RRD_LIBRARY_DIRS} REQUIRED)
-file(REAL_PATH ${NETLOOM_LIBRRD_PATH} netloom_librrd_real)
-get_filename_component(netloom_librrd_file ${netloom_librrd_real} NAME)
-string(REGEX MATCH "^lib[^.]+\\.so\\.[0-9]+" netloom_librrd_soname "${netloom_librrd_file}")
-if(NOT netloom_librrd_soname)
-  message(FATAL_ERROR "cannot tell librrd's soname from ${netloom_librrd_real}")
-endif()
+netloom_soname(netloom_librrd_soname ${NETLOOM_LIBRRD_PATH})
 target_include_directories(netloom_rrd_core PUBLIC ${RRD_INCLUDE_DIRS})
 target_compile_definitions(netloom_rrd_core PRIVATE NETLOOM_LIBRRD_SONAME="${netloom_librrd_soname}")
 target_link_libraries(netloom_rrd_core PUBLIC netloom::sdk ${CMAKE_DL_LIBS})
