@@ -15,6 +15,7 @@ add_custom_target(netloom_test_plugins DEPENDS test_blocks not_a_plugin abi_mism
 netloom_test(test_runtime
   SOURCES ${NETLOOM_TEST_SOURCE_DIR}/test_runtime.cpp ${NETLOOM_TEST_SOURCE_DIR}/test_plugin_loader.cpp
           ${NETLOOM_TEST_SOURCE_DIR}/test_heap_prefault.cpp ${NETLOOM_TEST_SOURCE_DIR}/test_recycled.cpp
+          ${NETLOOM_TEST_SOURCE_DIR}/test_lazy_library.cpp
   LIBS netloom::runtime)
 target_compile_definitions(test_runtime PRIVATE NETLOOM_TEST_PLUGIN_DIR="${NETLOOM_TEST_PLUGIN_DIR}")
 add_dependencies(test_runtime netloom_test_plugins)

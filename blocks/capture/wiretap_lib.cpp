@@ -1,8 +1,7 @@
 #include "wiretap_lib.hpp"
 
-#include <dlfcn.h>
-
 #include <netloom/error.hpp>
+#include <netloom/lazy_library.hpp>
 #include <string>
 
 #ifndef NETLOOM_LIBWIRETAP_SONAME
@@ -14,51 +13,38 @@ namespace {
 
 struct Loaded {
   Libwiretap api{};
-  std::string error;  // why it could not be loaded; empty when it was
+  std::string error;  // empty when every function was found
 };
 
-// A symbol of libwiretap or of a library it depends on (wsutil, glib).
-template <class F>
-void resolve(void* h, const char* name, F& f, std::string& error) {
-  f = reinterpret_cast<F>(dlsym(h, name));
-  if (!f && error.empty()) error = std::string("no symbol ") + name;
-}
-
 Loaded load() {
+  LazyLibrary lib(NETLOOM_LIBWIRETAP_SONAME);  // wsutil's and glib's functions come through it
   Loaded l;
-  // Never closed: wiretap keeps global state (wtap_init) for the process.
-  void* h = dlopen(NETLOOM_LIBWIRETAP_SONAME, RTLD_NOW | RTLD_LOCAL);
-  if (!h) {
-    const char* e = dlerror();
-    l.error = e ? e : "dlopen failed";
-    return l;
-  }
   Libwiretap& a = l.api;
-  resolve(h, "ws_log_set_level", a.log_set_level, l.error);
-  resolve(h, "wtap_init", a.init, l.error);
-  resolve(h, "open_info_name_to_type", a.open_info_name_to_type, l.error);
-  resolve(h, "wtap_get_num_encap_types", a.get_num_encap_types, l.error);
-  resolve(h, "wtap_pcap_encap_to_wtap_encap", a.pcap_encap_to_wtap_encap, l.error);
-  resolve(h, "wtap_strerror", a.strerror, l.error);
-  resolve(h, "wtap_open_offline", a.open_offline, l.error);
-  resolve(h, "wtap_read", a.read, l.error);
-  resolve(h, "wtap_read_so_far", a.read_so_far, l.error);
-  resolve(h, "wtap_close", a.close, l.error);
-  resolve(h, "wtap_rec_init", a.rec_init, l.error);
-  resolve(h, "wtap_rec_reset", a.rec_reset, l.error);
-  resolve(h, "wtap_rec_cleanup", a.rec_cleanup, l.error);
-  resolve(h, "ws_buffer_init", a.buffer_init, l.error);
-  resolve(h, "ws_buffer_free", a.buffer_free, l.error);
-  resolve(h, "g_free", a.g_free, l.error);
+  lib.get("ws_log_set_level", a.log_set_level);
+  lib.get("wtap_init", a.init);
+  lib.get("open_info_name_to_type", a.open_info_name_to_type);
+  lib.get("wtap_get_num_encap_types", a.get_num_encap_types);
+  lib.get("wtap_pcap_encap_to_wtap_encap", a.pcap_encap_to_wtap_encap);
+  lib.get("wtap_strerror", a.strerror);
+  lib.get("wtap_open_offline", a.open_offline);
+  lib.get("wtap_read", a.read);
+  lib.get("wtap_read_so_far", a.read_so_far);
+  lib.get("wtap_close", a.close);
+  lib.get("wtap_rec_init", a.rec_init);
+  lib.get("wtap_rec_reset", a.rec_reset);
+  lib.get("wtap_rec_cleanup", a.rec_cleanup);
+  lib.get("ws_buffer_init", a.buffer_init);
+  lib.get("ws_buffer_free", a.buffer_free);
+  lib.get("g_free", a.g_free);
+  if (!lib.error().empty()) l.error = lib.message("libwiretap");
   return l;
 }
 
 }  // namespace
 
 const Libwiretap& libwiretap() {
-  static const Loaded l = load();
-  if (!l.error.empty())
-    throw InputError("cannot load libwiretap (" NETLOOM_LIBWIRETAP_SONAME "): " + l.error);
+  static const Loaded l = load();  // one load, thread-safe
+  if (!l.error.empty()) throw InputError(l.error);
   return l.api;
 }
 
