@@ -9,4 +9,9 @@ if(TARGET netloom_fsmdpi_machines)
                LIBS netloom::sdk netloom::composition netloom::pcapio netloom::decode Boost::filesystem
                     ${CMAKE_DL_LIBS})
   add_dependencies(test_fsmdpi_block netloom_fsmdpi netloom_pdpi netloom_flow)
+  find_package(OpenSSL QUIET COMPONENTS Crypto)
+  if(OpenSSL_FOUND)
+    netloom_test(test_fsmdpi_cert SOURCES ${NETLOOM_TEST_SOURCE_DIR}/test_fsmdpi_cert.cpp
+                 LIBS netloom_fsmdpi_machines OpenSSL::Crypto)
+  endif()
 endif()
