@@ -301,3 +301,32 @@ TEST(HistogramAdx, HitsPerExternalSubnet) {
   b.reset();
   EXPECT_TRUE(b.empty());
 }
+
+// The integer path the per-packet fields take must land every sample in the
+// same slot, with the same statistics, as add(double).
+TEST(HistogramEngine, AddIntEqualsAddOfTheSameValue) {
+  std::uint64_t seed = 12345;
+  auto next = [&seed] {
+    seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+    return seed >> 33;
+  };
+  for (const auto& [min, max, bin] : {std::tuple<std::int64_t, std::int64_t, std::int64_t>{0, 65536, 1},
+                                      {0, 1504, 4},
+                                      {-10, 10, 5},
+                                      {0, 720000, 50},
+                                      {1, 4, 1}}) {
+    Histogram a("a", "d", min, max, bin), b("b", "d", min, max, bin);
+    for (int i = 0; i < 20000; ++i) {
+      const std::int64_t v =
+          min - 20 + static_cast<std::int64_t>(next() % static_cast<std::uint64_t>(max - min + 40));
+      a.add(static_cast<double>(v));
+      b.add_int(v);
+    }
+    ASSERT_EQ(a.bins(), b.bins()) << min << ".." << max << "/" << bin;
+    EXPECT_EQ(a.count(), b.count());
+    EXPECT_EQ(a.mean(), b.mean());
+    EXPECT_EQ(a.m2(), b.m2());
+    EXPECT_EQ(a.vmin(), b.vmin());
+    EXPECT_EQ(a.vmax(), b.vmax());
+  }
+}

@@ -37,10 +37,11 @@ bool Collector::packet(const Packet& p, bool src_internal, bool dst_internal) {
   const std::uint64_t len = p.ip_len;
   std::size_t l3;  // L3_protocol / L3_bitrate class
   if (p.ip_version == 4) {
-    add(ip_protocol, v, p.l4_proto);
-    add(ip_len, v, static_cast<double>(len));
-    add(ip_ttl, v, p.ttl);
-    if (p.l3_off != kNoOffset && std::uint32_t{p.l3_off} + 1 < p.caplen) add(ip_tos, v, p.data[p.l3_off + 1]);
+    add_int(ip_protocol, v, p.l4_proto);
+    add_int(ip_len, v, static_cast<std::int64_t>(len));
+    add_int(ip_ttl, v, p.ttl);
+    if (p.l3_off != kNoOffset && std::uint32_t{p.l3_off} + 1 < p.caplen)
+      add_int(ip_tos, v, p.data[p.l3_off + 1]);
     const std::size_t cat = p.l4_proto == kTcp ? 0 : p.l4_proto == kUdp ? 1 : p.l4_proto == kIcmp ? 2 : 4;
     if (cat < 3) add_bytes(ip_bitrate, v, cat, len);
     add_bytes(ip_bitrate, v, 3, len);
@@ -52,11 +53,11 @@ bool Collector::packet(const Packet& p, bool src_internal, bool dst_internal) {
         adx_->add(v4(p.src), true, len);
     }
   } else {
-    add(ip6_plen, v, static_cast<double>(len >= 40 ? len - 40 : 0));
-    add(ip6_hop_limit, v, p.ttl);
+    add_int(ip6_plen, v, static_cast<std::int64_t>(len >= 40 ? len - 40 : 0));
+    add_int(ip6_hop_limit, v, p.ttl);
     l3 = p.l4_proto == kTcp ? 3 : p.l4_proto == kUdp ? 4 : 5;
   }
-  add(L3_protocol, v, static_cast<double>(l3));
+  add_int(L3_protocol, v, static_cast<std::int64_t>(l3));
   add_bytes(L3_bitrate, v, l3, len);
 
   if (p.flow) {
@@ -64,15 +65,15 @@ bool Collector::packet(const Packet& p, bool src_internal, bool dst_internal) {
     // type when the packet is accounted).
     const FlowLabels& lab = p.flow->record.labels;
     if (p.l4_proto == kTcp) {
-      add(tcp_port_src, v, p.sport);
-      add(tcp_port_dst, v, p.dport);
+      add_int(tcp_port_src, v, p.sport);
+      add_int(tcp_port_dst, v, p.dport);
       if ((p.tcp_flags & (kSyn | kAck)) == kSyn) {
-        add(tcp_port_synsrc, v, p.sport);
-        add(tcp_port_syndst, v, p.dport);
+        add_int(tcp_port_synsrc, v, p.sport);
+        add_int(tcp_port_syndst, v, p.dport);
       }
       add_bytes(tcp_bitrate, v, l7::of_tcp(lab), len);
     } else if (p.l4_proto == kUdp) {
-      add(udp_port_dst, v, p.dport);
+      add_int(udp_port_dst, v, p.dport);
       add_bytes(udp_bitrate, v, l7::of_udp(lab), len);
     }
   }

@@ -48,6 +48,10 @@ class Collector {
   void add(Base b, unsigned variant, double v, std::uint64_t n = 1) {
     if (Histogram* h = h_[first_[b] + variant].get()) h->add(v, n);
   }
+  // One integer sample (header fields, ports): no float conversions for the index.
+  void add_int(Base b, unsigned variant, std::int64_t v) {
+    if (Histogram* h = h_[first_[b] + variant].get()) h->add_int(v);
+  }
   void add_bytes(Base b, unsigned variant, std::size_t category, std::uint64_t bytes) {
     if (Histogram* h = h_[first_[b] + variant].get()) h->add_bytes(category, bytes);
   }

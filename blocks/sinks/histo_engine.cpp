@@ -74,10 +74,6 @@ double Histogram::mean() const { return count_ ? shift_ + s1_ / static_cast<doub
 
 double Histogram::m2() const { return count_ ? m2_of(static_cast<double>(count_), s1_, s2_) : 0.0; }
 
-void Histogram::add_bytes(std::size_t category, std::uint64_t bytes) {
-  if (category < bytes_.size()) bytes_[category] += bytes;
-}
-
 void Histogram::finish_rates(double elapsed_ms) {
   for (std::size_t c = 0; c < bytes_.size(); ++c)
     bins_[c + 1] =

@@ -22,8 +22,36 @@ class Histogram {
 
   // Adds `v` n times. NaN and infinities are ignored (as in Tstat).
   void add(double v, std::uint64_t n = 1);
+  // add(v) for an integer sample, the same bins and statistics with integer
+  // index arithmetic (the per-packet header fields and ports).
+  void add_int(std::int64_t v) {
+    std::size_t i;
+    if (v < min_) {
+      i = 0;
+    } else if (v >= max_) {
+      i = slots_ + 1;
+    } else {
+      const auto off = static_cast<std::uint64_t>(v - min_);
+      i = static_cast<std::size_t>(bin_ == 1 ? off : off / static_cast<std::uint64_t>(bin_)) + 1;
+      ++bins_[slots_ + 2];
+    }
+    ++bins_[i];
+    const double x = static_cast<double>(v);
+    if (count_ == 0) {
+      shift_ = vmin_ = vmax_ = x;
+    } else {
+      if (x < vmin_) vmin_ = x;
+      if (x > vmax_) vmax_ = x;
+    }
+    const double d = x - shift_;
+    ++count_;
+    s1_ += d;
+    s2_ += d * d;
+  }
   // Pseudo-histograms: bytes seen for `category` (slot category+1).
-  void add_bytes(std::size_t category, std::uint64_t bytes);
+  void add_bytes(std::size_t category, std::uint64_t bytes) {
+    if (category < bytes_.size()) bytes_[category] += bytes;
+  }
   // Pseudo-histograms: slot i+1 = bytes of category i * 8000 / elapsed_ms
   // (bit/s, truncated); 0 everywhere when elapsed_ms <= 0.
   void finish_rates(double elapsed_ms);
