@@ -887,6 +887,33 @@ TEST(HistogramWindows, ReleasedWindowMessagesAreReusedWithFreshContents) {
   EXPECT_EQ(out.counts, (std::vector<std::uint64_t>{1, 1, 1}));
 }
 
+// With files written, the writer thread clears a released window's bins
+// after writing them, and the sink reuses them without clearing: each
+// window must still hold its own packets only, in the messages and files.
+TEST(HistogramWindows, BinsClearedByTheWriterHoldOnlyTheirWindow) {
+  TempDir tmp("reuse-written");
+  test::FakeContext ctx;
+  auto sink = test::make_block(
+      hist_plugin().factory(), ctx,
+      {{"dir", (tmp.path / "out").string()}, {"utc", true}, {"step", static_cast<std::int64_t>(2 * kSec)}});
+  ReadAndDrop out;
+  const std::size_t sizes[] = {100, 0, 4, 200, 8};
+  for (std::size_t k = 0; k < 5; ++k)
+    sink->receive(0, batch_at({{kT0 + k * 2 * kSec + kSec / 2, ping("10.0.0.1", "10.0.0.2", sizes[k])}}),
+                  out);
+  sink->flush(out);
+  ASSERT_EQ(out.seen.size(), 5u);
+  EXPECT_EQ(out.seen[2], out.seen[0]);  // reused every other window
+  EXPECT_EQ(out.seen[4], out.seen[0]);
+  // An ICMP echo of n payload bytes is 28 + n bytes of IP (slot 4 wide).
+  EXPECT_EQ(out.ip_len_loc, (std::vector<Bins>{{{128, 1}}, {{28, 1}}, {{32, 1}}, {{228, 1}}, {{36, 1}}}));
+  EXPECT_EQ(out.counts, (std::vector<std::uint64_t>{1, 1, 1, 1, 1}));
+  const fs::path run = tmp.path / "out" / utc_dir_name(kT0);
+  EXPECT_EQ(read_histo(run / "002" / "ip_len_loc").bins, (Bins{{32, 1}}));
+  EXPECT_EQ(read_histo(run / "003" / "ip_len_loc").bins, (Bins{{228, 1}}));
+  EXPECT_EQ(read_histo(run / "LAST" / "ip_len_loc").bins, (Bins{{36, 1}}));
+}
+
 // ------------------------------------------------ parameters and selection
 
 std::string configure_error(const std::map<std::string, ParamValue>& over) {

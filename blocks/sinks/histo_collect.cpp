@@ -185,6 +185,10 @@ void Collector::finish(double elapsed_ms) {
 void Collector::reset() {
   for (auto& h : h_)
     if (h) h->reset();
+  reset_others();
+}
+
+void Collector::reset_others() {
   if (adx_) adx_->reset();
 }
 

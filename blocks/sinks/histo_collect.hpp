@@ -36,6 +36,9 @@ class Collector {
   // End of window: bitrate pseudo-histograms become bit/s over elapsed_ms.
   void finish(double elapsed_ms);
   void reset();
+  // What reset() does besides the histograms, after every enabled one went
+  // through Histogram::move_into() (which empties it).
+  void reset_others();
 
   // By definitions() index; null when disabled.
   const std::vector<std::unique_ptr<Histogram>>& histograms() const { return h_; }

@@ -208,10 +208,16 @@ void Histogram::fill(HistogramData& d) const {
   d.bins.assign(bins_.begin(), bins_.end());
 }
 
-void Histogram::move_into(HistogramData& d) {
+void Histogram::move_into(HistogramData& d, bool d_bins_zero) {
   fill_except_bins(d);
   d.bins.swap(bins_);
-  if (bins_.size() != d.bins.size()) bins_.assign(d.bins.size(), 0);
+  if (bins_.size() != d.bins.size())
+    bins_.assign(d.bins.size(), 0);
+  else if (!d_bins_zero)
+    std::fill(bins_.begin(), bins_.end(), 0);
+  std::fill(bytes_.begin(), bytes_.end(), 0);
+  count_ = 0;
+  shift_ = s1_ = s2_ = vmin_ = vmax_ = 0;
 }
 
 }  // namespace netloom::histo

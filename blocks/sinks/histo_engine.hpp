@@ -92,9 +92,10 @@ class Histogram {
   // The same into an existing HistogramData, reusing its storage.
   void fill(HistogramData& d) const;
   // As fill(), but the bins change places with d's (no copy of the
-  // megabytes of port histograms): this histogram's bins are then stale
-  // until reset().
-  void move_into(HistogramData& d);
+  // megabytes of port histograms), and this histogram is left empty as
+  // reset() leaves it. d's old bins are cleared here unless `d_bins_zero`
+  // says they already are (the writer thread clears them: docs/histograms.md).
+  void move_into(HistogramData& d, bool d_bins_zero = false);
 
  private:
   void fill_except_bins(HistogramData& d) const;
