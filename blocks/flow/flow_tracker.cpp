@@ -86,9 +86,9 @@ std::uint64_t hash_key(const Key& k) {
 enum ListId : std::uint8_t { kTcpSynOnly = 0, kUdpSingle = 1, kTcpOther = 2, kUdpOther = 3, kLists = 4 };
 
 struct Entry : Recycled<Entry> {
-  FlowContext ctx;
-  Key key;
+  Key key;  // first: a lookup's key compare touches one cache line
   std::uint64_t hash = 0;
+  FlowContext ctx;
   Entry *prev = nullptr, *next = nullptr;
   std::uint8_t list = kLists;
   bool client_is_a = true;
@@ -122,32 +122,36 @@ struct List {
 
 // Open addressing, linear probing, backward-shift deletion; grows by
 // doubling while the load factor would exceed 1/2.
+// Open addressing, linear probing. A slot keeps the entry's hash beside the
+// pointer: probing compares hashes in the table without touching an entry
+// (each miss into a 1.3 KB entry was a cache miss: a third of the tracker's
+// own time).
 class Table {
  public:
-  Table() : slots_(1024, nullptr), mask_(1023) {}
+  Table() : slots_(1024), mask_(1023) {}
   Entry* find(const Key& k, std::uint64_t h) const {
     for (std::size_t i = h & mask_;; i = (i + 1) & mask_) {
-      Entry* e = slots_[i];
-      if (!e) return nullptr;
-      if (e->hash == h && e->key == k) return e;
+      const Slot& s = slots_[i];
+      if (!s.e) return nullptr;
+      if (s.h == h && s.e->key == k) return s.e;
     }
   }
   void insert(Entry* e) {
     if ((size_ + 1) * 2 > slots_.size()) grow();
-    place(e);
+    place(Slot{e, e->hash});
     ++size_;
   }
   void erase(Entry* e) {
     std::size_t i = e->hash & mask_;
-    while (slots_[i] != e) i = (i + 1) & mask_;
-    slots_[i] = nullptr;
-    for (std::size_t j = (i + 1) & mask_; slots_[j]; j = (j + 1) & mask_) {
-      const std::size_t k = slots_[j]->hash & mask_;
+    while (slots_[i].e != e) i = (i + 1) & mask_;
+    slots_[i] = Slot{};
+    for (std::size_t j = (i + 1) & mask_; slots_[j].e; j = (j + 1) & mask_) {
+      const std::size_t k = slots_[j].h & mask_;
       // Move slots_[j] into the hole unless its home k lies cyclically in (i, j].
       const bool stays = i <= j ? (i < k && k <= j) : (i < k || k <= j);
       if (!stays) {
         slots_[i] = slots_[j];
-        slots_[j] = nullptr;
+        slots_[j] = Slot{};
         i = j;
       }
     }
@@ -157,19 +161,23 @@ class Table {
   std::size_t capacity() const { return slots_.size(); }
 
  private:
-  void place(Entry* e) {
-    std::size_t i = e->hash & mask_;
-    while (slots_[i]) i = (i + 1) & mask_;
-    slots_[i] = e;
+  struct Slot {
+    Entry* e = nullptr;
+    std::uint64_t h = 0;
+  };
+  void place(const Slot& s) {
+    std::size_t i = s.h & mask_;
+    while (slots_[i].e) i = (i + 1) & mask_;
+    slots_[i] = s;
   }
   void grow() {
-    std::vector<Entry*> old(slots_.size() * 2, nullptr);
+    std::vector<Slot> old(slots_.size() * 2);
     old.swap(slots_);
     mask_ = slots_.size() - 1;
-    for (Entry* e : old)
-      if (e) place(e);
+    for (const Slot& s : old)
+      if (s.e) place(s);
   }
-  std::vector<Entry*> slots_;
+  std::vector<Slot> slots_;
   std::size_t mask_;
   std::size_t size_ = 0;
 };
