@@ -21,7 +21,7 @@
 namespace {
 
 // Pages spanned by [p, p+len) and how many of them mincore says are resident.
-std::pair<std::size_t, std::size_t> resident_pages(const void* p, std::size_t len) {
+[[maybe_unused]] std::pair<std::size_t, std::size_t> resident_pages(const void* p, std::size_t len) {
   const auto page = static_cast<std::uintptr_t>(sysconf(_SC_PAGESIZE));
   const auto begin = reinterpret_cast<std::uintptr_t>(p) & ~(page - 1);
   const auto end = (reinterpret_cast<std::uintptr_t>(p) + len + page - 1) & ~(page - 1);
