@@ -54,20 +54,7 @@ void Histogram::add(double v, std::uint64_t n) {
     bins_[n_in + 2] += n;
   }
   bins_[i] += n;
-  // Sums of (v - shift) and its square, shift = the first value: no
-  // division per sample (Welford's costs one, on ~8 adds per packet), and
-  // as stable as Welford's while the shift is a typical value (a sample).
-  const double k = static_cast<double>(n);
-  if (count_ == 0) {
-    shift_ = vmin_ = vmax_ = v;
-  } else {
-    if (v < vmin_) vmin_ = v;
-    if (v > vmax_) vmax_ = v;
-  }
-  const double d = v - shift_;
-  count_ += n;
-  s1_ += d * k;
-  s2_ += d * d * k;
+  note(v, n);
 }
 
 double Histogram::mean() const { return count_ ? shift_ + s1_ / static_cast<double>(count_) : 0.0; }

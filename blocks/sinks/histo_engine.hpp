@@ -36,17 +36,7 @@ class Histogram {
       ++bins_[slots_ + 2];
     }
     ++bins_[i];
-    const double x = static_cast<double>(v);
-    if (count_ == 0) {
-      shift_ = vmin_ = vmax_ = x;
-    } else {
-      if (x < vmin_) vmin_ = x;
-      if (x > vmax_) vmax_ = x;
-    }
-    const double d = x - shift_;
-    ++count_;
-    s1_ += d;
-    s2_ += d * d;
+    note(static_cast<double>(v), 1);
   }
   // Pseudo-histograms: bytes seen for `category` (slot category+1).
   void add_bytes(std::size_t category, std::uint64_t bytes) {
@@ -99,6 +89,22 @@ class Histogram {
 
  private:
   void fill_except_bins(HistogramData& d) const;
+  // The running statistics of n samples v: sums of (v - shift) and its
+  // square, shift = the first value (no division per sample, as stable as
+  // Welford's while the shift is a typical value).
+  void note(double v, std::uint64_t n) {
+    const double k = static_cast<double>(n);
+    if (count_ == 0) {
+      shift_ = vmin_ = vmax_ = v;
+    } else {
+      if (v < vmin_) vmin_ = v;
+      if (v > vmax_) vmax_ = v;
+    }
+    const double d = v - shift_;
+    count_ += n;
+    s1_ += d * k;
+    s2_ += d * d * k;
+  }
 
   std::string name_, description_;
   std::int64_t min_, max_, bin_;
