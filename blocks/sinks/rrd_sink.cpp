@@ -120,7 +120,10 @@ class RrdSink final : public Block {
   }
 
   void receive(unsigned, const MessagePtr& msg, Emit&) override {
-    collect_write();
+    // Never waits for the writer here: a replayed trace's windows come
+    // faster than the first window's ~200 file creations take, and their
+    // values simply queue (pending) until the writer is free.
+    if (write_done()) collect_write();
     const auto& w = msg->as<HistogramWindow>();
     windows_->add();
     const auto t = static_cast<std::time_t>(w.end_ns / kNsPerSec);
@@ -166,7 +169,7 @@ class RrdSink final : public Block {
     // windows come faster than `write_interval` of wall-clock time (replaying
     // a trace); a live link's windows, minutes apart, are written at once.
     const auto now = std::chrono::steady_clock::now();
-    if (now - last_write_ >= write_interval_) start_write(now);
+    if (now - last_write_ >= write_interval_ && !writing_.valid()) start_write(now);
   }
   // The end of the run (or the block's removal by a reload): the last
   // window's files are complete when this returns.
@@ -316,6 +319,10 @@ class RrdSink final : public Block {
       }
       return std::move(ops);
     });
+  }
+
+  bool write_done() const {
+    return writing_.valid() && writing_.wait_for(std::chrono::seconds(0)) == std::future_status::ready;
   }
 
   // Waits for the batch in flight and accounts for it here, on the block's
