@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 ./scripts/build.sh build
 out=out/demo
 rm -rf "$out"
-./build/netloom run compositions/tstat.xml -D input=data/demo.pcap -D out="$out"
+./build/netloom run compositions/tstat.xml -D input=data/demo.pcap -D out="$out" -D dump_udp=unknown,dns
 dir=$(find "$out" -mindepth 1 -maxdepth 1 -type d -name '*.out' | head -n 1)
 echo
 echo "netloom: Tstat-format logs written to $(pwd)/$dir:"

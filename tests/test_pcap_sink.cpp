@@ -437,8 +437,7 @@ TEST_F(PcapSinkTest, RejectsBadParametersWithOneClearLine) {
     return "(no error)";
   };
   const bool t = true;
-  EXPECT_EQ(error({}),
-            "nothing to dump: enable ip_complete, tcp_complete or udp_complete, or list classes in 'udp'");
+  EXPECT_EQ(error({}), "(no error)");  // dormant (see DormantUntilADumpIsTurnedOn)
   EXPECT_EQ(
       error({{"udp", std::string("dns,skype")}}),
       "parameter 'udp': unknown class 'skype' (valid: unknown, rtp, rtcp, edk, kad, kadu, gnutella, "
@@ -992,6 +991,43 @@ TEST_F(PcapSinkTest, AnEmptyRunLeavesLogTxtAndRunsDoNotOverwriteEachOther) {
 
 // ================================================================ live changes
 
+// No dump on: like Tstat without -T, nothing is written and no directory made,
+// until a dump is turned on; turning the last one off is allowed.
+TEST_F(PcapSinkTest, DormantUntilADumpIsTurnedOn) {
+  const char *A = "10.0.0.1", *B = "10.0.0.2";
+  auto pkt = [&](int i) {
+    return Frame{static_cast<std::uint64_t>(100 + i) * kSec, udp4(A, 5000, B, 6000, filler(10 + i))};
+  };
+  {
+    Pipeline pl(params({}));
+    pl.feed(batch_of({pkt(0), pkt(1)}));
+    pl.finish();
+    EXPECT_TRUE(pl.errors.empty());
+    EXPECT_EQ(pl.sink->summary(), "no dump enabled (" + (dir_ / "").string() + ")");
+    EXPECT_EQ(pl.counter("packets_dumped"), 0u);
+  }
+  EXPECT_EQ(files_in(dir_), std::vector<std::string>{});
+  {
+    Pipeline pl(params({}));
+    pl.feed(batch_of({pkt(0), pkt(1)}));
+    EXPECT_EQ(files_in(dir_), std::vector<std::string>{});
+    EXPECT_EQ(live_error(pl, "ip_complete", true), "(no error)");
+    pl.feed(batch_of({pkt(2), pkt(3)}));
+    EXPECT_EQ(live_error(pl, "ip_complete", false), "(no error)");
+    pl.feed(batch_of({pkt(4)}));
+    EXPECT_EQ(live_error(pl, "udp", std::string("unknown")), "(no error)");
+    pl.feed(batch_of({pkt(5)}));
+    pl.finish();
+    EXPECT_TRUE(pl.errors.empty()) << pl.errors.front();
+    EXPECT_EQ(pl.counter("packets_dumped"), 3u);
+  }
+  EXPECT_EQ(files_in(dir_), std::vector<std::string>{"traces00"});
+  EXPECT_EQ(files_in(traces()),
+            (std::vector<std::string>{"ip_complete.pcap", "log.txt", "udp_unknown.pcap"}));
+  EXPECT_EQ(read_pcap(traces() / "ip_complete.pcap").recs.size(), 2u);
+  EXPECT_EQ(read_pcap(traces() / "udp_unknown.pcap").recs.size(), 1u);
+}
+
 TEST_F(PcapSinkTest, LiveSelectionChangesWhatIsWrittenFromTheNextBatch) {
   const char *A = "10.0.0.1", *B = "10.0.0.2";
   Pipeline pl(params({{"ip_complete", true}, {"utc", true}}));
@@ -1016,8 +1052,6 @@ TEST_F(PcapSinkTest, LiveSelectionChangesWhatIsWrittenFromTheNextBatch) {
       "bittorrent, dc, kazaa, pplive, sopcast, tvants, okad, dns, utp, vod, ppstream, teredo, sip, dtls, "
       "quic, mturn, sye, stun)");
   EXPECT_EQ(live_error(pl, "udp_complete", false), "(no error)");
-  EXPECT_EQ(live_error(pl, "ip_complete", false),
-            "nothing to dump: enable ip_complete, tcp_complete or udp_complete, or list classes in 'udp'");
   EXPECT_EQ(live_error(pl, "snap_len", std::int64_t{40}), "parameter 'snap_len' cannot change live");
   EXPECT_EQ(live_error(pl, "gzip", true), "parameter 'gzip' cannot change live");
   pl.feed(batch_of({pkt(7)}));

@@ -60,7 +60,7 @@ Outcome tstat(const fs::path& input, const std::string& replicas, int threads, c
   x.out = out;
   x.r = run({kBin, "run", kSrc + "/compositions/tstat.xml", "--threads", std::to_string(threads), "-D",
              "input=" + input.string(), "-D", "out=" + out.string(), "-D", "layout=flat", "-D",
-             "replicas=" + replicas});
+             "replicas=" + replicas, "-D", "dump_udp=unknown,dns"});
   return x;
 }
 
@@ -254,9 +254,10 @@ TEST(Shards, ReplicaThatDropsItsBatchIsAnErrorNotAHang) {
                      << "<connect from='drop.out' to='logs.flows'/>\n</composition>\n";
   const auto r = run({kBin, "run", xml.string(), "--plugin-path", NETLOOM_SHARDS_PLUGIN_DIR});
   EXPECT_EQ(r.status, 1) << r.err;
-  EXPECT_NE(r.err.find("netloom: error: block 'drop' (TestShardDropper): a replica did not forward its batch once "
-                       "with every packet (the replicable contract); its output was dropped"),
-            std::string::npos)
+  EXPECT_NE(
+      r.err.find("netloom: error: block 'drop' (TestShardDropper): a replica did not forward its batch once "
+                 "with every packet (the replicable contract); its output was dropped"),
+      std::string::npos)
       << r.err;
   // No half-merged batch reached the log: every one was dropped.
   EXPECT_NE(r.err.find("\nlogs (LogSink)  in.in=0  in.flows=0\n"), std::string::npos) << r.err;

@@ -84,7 +84,8 @@ class PcapSink final : public Block {
         "udp_complete, udp), the limits and stop_dumping_mask can change on a running graph: a dump turned "
         "off has its files closed at once, one turned on opens its file at its next packet, in the same "
         "tracesNN, under a new name (<name>.1.pcap, .2, ...; with slice_win the next slice number) when "
-        "it had a file earlier in the run. See docs/pcapdump.md.";
+        "it had a file earlier in the run. With no dump on (the default) the block is dormant: it writes "
+        "nothing and creates no directory. See docs/pcapdump.md.";
     i.inputs = {in<PacketBatch>("in", "packets with Packet::flow set, after the classifiers")};
     i.params = {
         required_param("dir", ParamType::string, "output directory (created if missing)"),
@@ -191,7 +192,6 @@ class PcapSink final : public Block {
     ethernet_ = p.get_string("link") == "ethernet";
     nano_ = p.get_bool("nanoseconds");
 
-    check_something_enabled(selection());
     if (slice_ns_ && slice_ns_ < kNsPerSec)
       throw ConfigError("parameter 'slice_win' must be 0 (one file) or at least 1s");
     const bool tcp_on = dumps_[kTcpComplete].enabled, udp_on = dumps_[kUdpComplete].enabled;
@@ -253,7 +253,6 @@ class PcapSink final : public Block {
       Block::set_param(name, value);
       return;
     }
-    check_something_enabled(next);
     if (needs_flow_state(next) && slot_ < 0) slot_ = static_cast<int>(ctx_->flow_slot());
     apply(next);
     changes_.push_back({now_, std::string(name), text});
@@ -264,7 +263,20 @@ class PcapSink final : public Block {
     const auto& b = msg->as<PacketBatch>();
     if (msg->clock_ns > now_) now_ = msg->clock_ns;
     first_error_.clear();
-    if (!b.packets.empty() && !started_) start(b.packets.front().ts_ns);
+    if (!any_on_ && slot_ < 0) {
+      // Nothing to write and no flow state to keep (Tstat without -T). The
+      // first IP packet's link type still names the files of a dump turned
+      // on later, as if it had been on from the start.
+      if (!have_primary_)
+        for (const Packet& p : b.packets)
+          if (p.is_ip()) {
+            have_primary_ = true;
+            primary_linktype_ = p.linktype;
+            break;
+          }
+      return;
+    }
+    if (!b.packets.empty() && !started_ && any_on_) start(b.packets.front().ts_ns);
     for_each_in_stream_order(
         b, [&](const Packet& p) { on_packet(p); },
         [&](const FlowEvent& e) {
@@ -283,6 +295,12 @@ class PcapSink final : public Block {
 
   void flush(Emit&) override {
     first_error_.clear();
+    const bool ever = std::any_of(dumps_.begin(), dumps_.end(), [](const Dump& d) { return d.ever; });
+    if (!started_ && !ever) {
+      // No dump was ever on: like Tstat without -T, no traces directory.
+      finished_ = true;
+      return;
+    }
     if (!started_) {
       // Like Tstat, a run leaves its traces directory and log.txt even when
       // nothing was dumped; without packets the run directory gets the wall clock.
@@ -306,6 +324,8 @@ class PcapSink final : public Block {
   }
 
   std::string summary() const override {
+    if (traces_.empty() && !std::any_of(dumps_.begin(), dumps_.end(), [](const Dump& d) { return d.ever; }))
+      return "no dump enabled (" + dir_ + ")";
     if (traces_.empty()) return "nothing dumped (" + dir_ + ")";
     return std::to_string(c_.packets->value()) + " packets dumped into " + std::to_string(c_.files->value()) +
            " files in " + traces_.string();
@@ -348,11 +368,6 @@ class PcapSink final : public Block {
     s.stop_mask = stop_mask_;
     return s;
   }
-  static void check_something_enabled(const Selection& s) {
-    if (std::find(s.on.begin(), s.on.end(), true) == s.on.end())
-      throw ConfigError(
-          "nothing to dump: enable ip_complete, tcp_complete or udp_complete, or list classes in 'udp'");
-  }
   static bool tcp_accounting(const Selection& s) { return s.on[kTcpComplete] && s.tcp.any(); }
   static bool udp_accounting(const Selection& s) { return s.on[kUdpComplete] && s.udp.any(); }
   static bool needs_flow_state(const Selection& s) {
@@ -361,6 +376,7 @@ class PcapSink final : public Block {
   }
   void derive_flags() {
     any_class_ = false;
+    any_on_ = std::any_of(dumps_.begin(), dumps_.end(), [](const Dump& d) { return d.enabled; });
     for (std::size_t c = 0; c < kUdpClasses.size(); ++c)
       if (c != kStunClass && dumps_[kFirstClass + c].enabled) any_class_ = true;
     stun_ = dumps_[kFirstClass + kStunClass].enabled;
@@ -752,6 +768,7 @@ class PcapSink final : public Block {
   std::string dir_;
   bool flat_ = false, utc_ = false, gzip_ = false, ethernet_ = false, nano_ = false;
   bool any_class_ = false, stun_ = false;
+  bool any_on_ = false;  // some dump is on now
   std::uint32_t snap_ = 0, stop_mask_ = 0;
   std::uint64_t slice_ns_ = 0;
   Limits tcp_lim_, udp_lim_;
