@@ -18,6 +18,7 @@
 #include <memory>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "block_harness.hpp"
@@ -650,8 +651,30 @@ TEST_F(LogSinkTest, WriteFailureIsAnInputErrorNamingTheFile) {
   EXPECT_EQ(r->ctx.value("write_errors"), 1u);
   r->flush();  // the other logs are still written and closed
   EXPECT_EQ(slurp(d / "log_udp_complete"), std::string(kUdpHeader) + kUdp6Line);
-  EXPECT_THROW(r->feed({tcp_complete()}), InputError);  // the run goes on, each failure counted
+  // The run goes on, each failure counted: a line is buffered (written at
+  // most 0.5 s later, or at the end), its failure said then.
+  r->feed({tcp_complete()});
+  EXPECT_THROW(r->flush(), InputError);
   EXPECT_EQ(r->ctx.value("write_errors"), 2u);
+}
+
+// Lines are written in chunks, yet at most half a second (wall clock) after
+// the batch that brought them: a live link's logs stay current.
+TEST_F(LogSinkTest, LinesReachTheFileWithinHalfASecond) {
+  fs::path d = scratch("interval");
+  auto r = start({{"dir", d.string()}, {"layout", std::string("flat")}});
+  r->feed({udp_v6()});  // the first batch is written at once
+  EXPECT_EQ(slurp(d / "log_udp_complete"), std::string(kUdpHeader) + kUdp6Line);
+  r->feed({udp_v6()});
+  EXPECT_EQ(slurp(d / "log_udp_complete"), std::string(kUdpHeader) + kUdp6Line);  // buffered
+  std::this_thread::sleep_for(std::chrono::milliseconds(600));
+  r->feed({});
+  EXPECT_EQ(slurp(d / "log_udp_complete"), std::string(kUdpHeader) + kUdp6Line + kUdp6Line);
+  r->flush();
+  EXPECT_EQ(r->ctx.value("bytes_written"),
+            std::string(kUdpHeader).size() + 2 * std::string(kUdp6Line).size() +
+                fs::file_size(d / "log_tcp_complete") + fs::file_size(d / "log_tcp_nocomplete") +
+                fs::file_size(d / "log_skype_complete"));
 }
 
 // Not run by default: ./test_log_sink --gtest_also_run_disabled_tests --gtest_filter='*Throughput*'
