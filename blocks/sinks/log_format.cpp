@@ -212,6 +212,7 @@ std::string header(Format f, Kind k, unsigned mask) {
 
 void RowWriter::begin(const std::vector<std::string_view>& names, std::string_view proto, bool complete,
                       std::string_view app) {
+  spill();
   names_ = &names;
   col_ = 0;
   app_ = app;
@@ -229,6 +230,7 @@ void RowWriter::begin(const std::vector<std::string_view>& names, std::string_vi
 }
 
 void RowWriter::end() {
+  spill();
   if (col_ != names_->size())
     throw std::logic_error("log row has " + std::to_string(col_) + " columns, header " +
                            std::to_string(names_->size()));
@@ -241,6 +243,7 @@ void RowWriter::end() {
 }
 
 void RowWriter::sep() {
+  spill();
   switch (f_) {
     case Format::tstat:
       if (col_) out_ += ' ';
@@ -258,14 +261,16 @@ void RowWriter::sep() {
 }
 
 void RowWriter::u(std::uint64_t v) {
-  char b[24];
-  char* p = b;
-  if (f_ == Format::tstat) {  // the usual case: separator and digits in one append
+  if (f_ == Format::tstat) {  // the usual case: separator and digits into the stage
+    if (staged_ > kStage - kStageRoom) spill();
+    char* p = stage_ + staged_;
     if (col_++) *p++ = ' ';
-  } else {
-    sep();
+    staged_ = static_cast<std::size_t>(std::to_chars(p, stage_ + kStage, v).ptr - stage_);
+    return;
   }
-  out_.append(b, std::to_chars(p, b + sizeof b, v).ptr);
+  sep();
+  char b[24];
+  out_.append(b, std::to_chars(b, b + sizeof b, v).ptr);
 }
 
 char* fixed6(char* first, char* last, double v) {
@@ -298,10 +303,18 @@ char* fixed6(char* first, char* last, double v) {
 }
 
 void RowWriter::ms(double v) {
-  if (!std::isfinite(v)) v = 0;  // never print nan/inf into a log
+  if (!std::isfinite(v)) v = 0;                     // never print nan/inf into a log
+  if (f_ == Format::tstat && v >= 0 && v < 1e12) {  // at most 13 + 1 + 6 characters and the separator
+    if (staged_ > kStage - kStageRoom) spill();
+    char* p = stage_ + staged_;
+    if (col_++) *p++ = ' ';
+    staged_ = static_cast<std::size_t>(fixed6(p, stage_ + kStage, v) - stage_);
+    return;
+  }
   char b[400];
   char* p = b;
   if (f_ == Format::tstat) {
+    spill();
     if (col_++) *p++ = ' ';
   } else {
     sep();
