@@ -303,30 +303,51 @@ TEST(HistogramAdx, HitsPerExternalSubnet) {
 }
 
 // The integer path the per-packet fields take must land every sample in the
-// same slot, with the same statistics, as add(double).
+// same slot as add(double); its statistics are exact (integer sums), add()'s
+// within rounding of them, and the two kinds of samples combine.
 TEST(HistogramEngine, AddIntEqualsAddOfTheSameValue) {
   std::uint64_t seed = 12345;
   auto next = [&seed] {
     seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
     return seed >> 33;
   };
+  auto near = [](double x, double ref) { return std::abs(x - ref) <= 1e-12 * std::max(1.0, std::abs(ref)); };
   for (const auto& [min, max, bin] : {std::tuple<std::int64_t, std::int64_t, std::int64_t>{0, 65536, 1},
                                       {0, 1504, 4},
                                       {-10, 10, 5},
                                       {0, 720000, 50},
                                       {1, 4, 1}}) {
-    Histogram a("a", "d", min, max, bin), b("b", "d", min, max, bin);
-    for (int i = 0; i < 20000; ++i) {
+    Histogram a("a", "d", min, max, bin), b("b", "d", min, max, bin), mixed("m", "d", min, max, bin);
+    __int128 sum = 0, sq = 0;
+    std::int64_t lo = INT64_MAX, hi = INT64_MIN;
+    const int n = 20000;
+    for (int i = 0; i < n; ++i) {
       const std::int64_t v =
           min - 20 + static_cast<std::int64_t>(next() % static_cast<std::uint64_t>(max - min + 40));
       a.add(static_cast<double>(v));
       b.add_int(v);
+      if (i % 2)
+        mixed.add(static_cast<double>(v));
+      else
+        mixed.add_int(v);
+      sum += v;
+      sq += static_cast<__int128>(v) * v;
+      lo = std::min(lo, v);
+      hi = std::max(hi, v);
     }
-    ASSERT_EQ(a.bins(), b.bins()) << min << ".." << max << "/" << bin;
-    EXPECT_EQ(a.count(), b.count());
-    EXPECT_EQ(a.mean(), b.mean());
-    EXPECT_EQ(a.m2(), b.m2());
-    EXPECT_EQ(a.vmin(), b.vmin());
-    EXPECT_EQ(a.vmax(), b.vmax());
+    const std::string what = std::to_string(min) + ".." + std::to_string(max) + "/" + std::to_string(bin);
+    ASSERT_EQ(a.bins(), b.bins()) << what;
+    ASSERT_EQ(a.bins(), mixed.bins()) << what;
+    const double mean = static_cast<double>(static_cast<long double>(sum) / n);
+    const double m2 = static_cast<double>(static_cast<long double>(sq * n - sum * sum) / n);
+    for (const Histogram* h : {&a, &b, &mixed}) {
+      EXPECT_EQ(h->count(), static_cast<std::uint64_t>(n)) << what;
+      EXPECT_TRUE(near(h->mean(), mean)) << what << " " << h->name() << ": " << h->mean() << " vs " << mean;
+      EXPECT_TRUE(near(h->m2(), m2)) << what << " " << h->name() << ": " << h->m2() << " vs " << m2;
+      EXPECT_EQ(h->vmin(), static_cast<double>(lo)) << what;
+      EXPECT_EQ(h->vmax(), static_cast<double>(hi)) << what;
+    }
+    EXPECT_EQ(b.mean(), mean) << what;  // exact sums: the correctly rounded mean
+    EXPECT_EQ(b.m2(), m2) << what;
   }
 }

@@ -155,6 +155,9 @@ void TcpConnAnalyzer::insert_piece(Dir& d, unsigned q, std::uint64_t lo, std::ui
       const auto end32 = static_cast<std::uint32_t>(ge + shift);
       if (d.ack_valid && seq_leq(end32, d.ack_rcvd)) n.acked = 1;
       r.new_payload += pay(cur, ge);
+      // A quadrant holds a few segments (ACKs merge them): one allocation
+      // of four, rather than growing through 1, 2 and 4.
+      if (v.capacity() == 0) v.reserve(4);
       v.insert(v.begin() + static_cast<std::ptrdiff_t>(j), n);
       if (first_new == SIZE_MAX) first_new = j;
       cur = ge;

@@ -57,9 +57,44 @@ void Histogram::add(double v, std::uint64_t n) {
   note(v, n);
 }
 
-double Histogram::mean() const { return count_ ? shift_ + s1_ / static_cast<double>(count_) : 0.0; }
+Histogram::Stats Histogram::stats() const {
+  Stats d;
+  if (count_) {
+    const auto n = static_cast<double>(count_);
+    d = {count_, shift_ + s1_ / n, m2_of(n, s1_, s2_), vmin_, vmax_};
+  }
+  if (icount_ == 0) return d;
+  Stats i{icount_, 0, 0, static_cast<double>(imin_), static_cast<double>(imax_)};
+  const auto n = static_cast<long double>(icount_);
+  i.mean = static_cast<double>(static_cast<long double>(isum_) / n);
+  // n * m2 = n * sum(v^2) - sum(v)^2, exactly while it fits in 128 bits
+  // (any realistic window: |v| < 2^17, n < 2^40); long double beyond.
+  const unsigned __int128 s = static_cast<unsigned __int128>(isum_ < 0 ? -isum_ : isum_);
+  unsigned __int128 nq = 0, ss = 0;
+  if (!__builtin_mul_overflow(static_cast<unsigned __int128>(icount_), isq_, &nq) &&
+      !__builtin_mul_overflow(s, s, &ss) && nq >= ss)
+    i.m2 = static_cast<double>(static_cast<long double>(nq - ss) / n);
+  else
+    i.m2 = static_cast<double>(
+        std::max<long double>(0, static_cast<long double>(isq_) -
+                                     static_cast<long double>(isum_) * static_cast<long double>(isum_) / n));
+  if (d.count == 0) return i;
+  // Chan et al.'s parallel combination of the two groups.
+  const double a = static_cast<double>(d.count), b = static_cast<double>(i.count);
+  const double delta = i.mean - d.mean;
+  return {d.count + i.count, d.mean + delta * b / (a + b), d.m2 + i.m2 + delta * delta * a * b / (a + b),
+          std::min(d.vmin, i.vmin), std::max(d.vmax, i.vmax)};
+}
 
-double Histogram::m2() const { return count_ ? m2_of(static_cast<double>(count_), s1_, s2_) : 0.0; }
+void Histogram::clear_stats() {
+  count_ = 0;
+  shift_ = s1_ = s2_ = vmin_ = vmax_ = 0;
+  icount_ = 0;
+  isum_ = 0;
+  isq_ = 0;
+  imin_ = INT64_MAX;
+  imax_ = INT64_MIN;
+}
 
 void Histogram::finish_rates(double elapsed_ms) {
   for (std::size_t c = 0; c < bytes_.size(); ++c)
@@ -70,36 +105,32 @@ void Histogram::finish_rates(double elapsed_ms) {
 void Histogram::reset() {
   std::fill(bins_.begin(), bins_.end(), 0);
   std::fill(bytes_.begin(), bytes_.end(), 0);
-  count_ = 0;
-  shift_ = s1_ = s2_ = vmin_ = vmax_ = 0;
+  clear_stats();
 }
 
 void Histogram::merge(const Histogram& o) {
   if (o.bins_.size() != bins_.size())
     throw std::invalid_argument("histogram " + name_ + ": merge of another shape");
   for (std::size_t i = 0; i < bins_.size(); ++i) bins_[i] += o.bins_[i];
-  if (o.count_ == 0) return;
-  if (count_ == 0) {
-    count_ = o.count_;
-    shift_ = o.shift_;
-    s1_ = o.s1_;
-    s2_ = o.s2_;
-    vmin_ = o.vmin_;
-    vmax_ = o.vmax_;
-    return;
-  }
+  const Stats b = o.stats();
+  if (b.count == 0) return;
+  const Stats a = stats();
   // Chan et al.'s parallel combination of the two (mean, m2) pairs; the
   // result is kept shifted by its own mean (s1 = 0, s2 = m2).
-  const double a = static_cast<double>(count_), b = static_cast<double>(o.count_);
-  const double ma = mean(), mb = o.mean();
-  const double delta = mb - ma;
-  const double m2 = m2_of(a, s1_, s2_) + m2_of(b, o.s1_, o.s2_) + delta * delta * a * b / (a + b);
-  shift_ = ma + delta * b / (a + b);
-  s1_ = 0;
-  s2_ = m2;
-  count_ += o.count_;
-  if (o.vmin_ < vmin_) vmin_ = o.vmin_;
-  if (o.vmax_ > vmax_) vmax_ = o.vmax_;
+  Stats m = b;
+  if (a.count) {
+    const double na = static_cast<double>(a.count), nb = static_cast<double>(b.count);
+    const double delta = b.mean - a.mean;
+    m = {a.count + b.count, a.mean + delta * nb / (na + nb),
+         a.m2 + b.m2 + delta * delta * na * nb / (na + nb), std::min(a.vmin, b.vmin),
+         std::max(a.vmax, b.vmax)};
+  }
+  clear_stats();
+  count_ = m.count;
+  shift_ = m.mean;
+  s2_ = m.m2;
+  vmin_ = m.vmin;
+  vmax_ = m.vmax;
 }
 
 std::uint64_t Histogram::total() const {
@@ -183,11 +214,12 @@ void Histogram::fill_except_bins(HistogramData& d) const {
   d.max = max_;
   d.bin = bin_;
   d.pseudo = pseudo_;
-  d.count = count_;
-  d.mean = mean();
-  d.m2 = m2();
-  d.vmin = vmin_;
-  d.vmax = vmax_;
+  const Stats st = stats();
+  d.count = st.count;
+  d.mean = st.mean;
+  d.m2 = st.m2;
+  d.vmin = st.vmin;
+  d.vmax = st.vmax;
 }
 
 void Histogram::fill(HistogramData& d) const {
@@ -203,8 +235,7 @@ void Histogram::move_into(HistogramData& d, bool d_bins_zero) {
   else if (!d_bins_zero)
     std::fill(bins_.begin(), bins_.end(), 0);
   std::fill(bytes_.begin(), bytes_.end(), 0);
-  count_ = 0;
-  shift_ = s1_ = s2_ = vmin_ = vmax_ = 0;
+  clear_stats();
 }
 
 }  // namespace netloom::histo

@@ -36,7 +36,14 @@ class Histogram {
       ++bins_[slots_ + 2];
     }
     ++bins_[i];
-    note(static_cast<double>(v), 1);
+    // Integer sums (exact, and no floating-point dependency chain on the
+    // packet path); combined with add()'s shifted sums when read.
+    ++icount_;
+    isum_ += v;
+    const auto a = static_cast<unsigned __int128>(v < 0 ? -static_cast<__int128>(v) : v);
+    isq_ += a * a;
+    imin_ = v < imin_ ? v : imin_;
+    imax_ = v > imax_ ? v : imax_;
   }
   // Pseudo-histograms: bytes seen for `category` (slot category+1).
   void add_bytes(std::size_t category, std::uint64_t bytes) {
@@ -55,7 +62,7 @@ class Histogram {
   // [0] below min, [1..n] in range, [n+1] at or above max, [n+2] in-range samples.
   const std::vector<std::uint64_t>& bins() const { return bins_; }
   std::uint64_t total() const;  // samples in [0..n+1]
-  bool empty() const { return total() == 0 && count_ == 0; }
+  bool empty() const { return total() == 0 && count() == 0; }
   // Left edge printed for slot i: min + (i-1)*bin (min-bin below, max above).
   std::int64_t edge(std::size_t slot) const { return min_ + (static_cast<std::int64_t>(slot) - 1) * bin_; }
 
@@ -65,11 +72,11 @@ class Histogram {
   std::int64_t max() const { return max_; }
   std::int64_t bin() const { return bin_; }
   bool pseudo() const { return pseudo_; }
-  std::uint64_t count() const { return count_; }
-  double mean() const;
-  double m2() const;  // sum of squared deviations from the mean
-  double vmin() const { return vmin_; }
-  double vmax() const { return vmax_; }
+  std::uint64_t count() const { return count_ + icount_; }
+  double mean() const { return stats().mean; }
+  double m2() const { return stats().m2; }  // sum of squared deviations from the mean
+  double vmin() const { return stats().vmin; }
+  double vmax() const { return stats().vmax; }
 
   // Per-window file: "#description", "#RANGE: min=.. bin_size=.. max=..",
   // then "<edge> <count>" for every non-zero slot.
@@ -89,6 +96,13 @@ class Histogram {
 
  private:
   void fill_except_bins(HistogramData& d) const;
+  struct Stats {
+    std::uint64_t count = 0;
+    double mean = 0, m2 = 0, vmin = 0, vmax = 0;
+  };
+  // add()'s and add_int()'s samples together.
+  Stats stats() const;
+  void clear_stats();
   // The running statistics of n samples v: sums of (v - shift) and its
   // square, shift = the first value (no division per sample, as stable as
   // Welford's while the shift is a typical value).
@@ -115,6 +129,11 @@ class Histogram {
   std::uint64_t count_ = 0;
   // Running statistics as sums of the samples shifted by shift_ (add()).
   double shift_ = 0, s1_ = 0, s2_ = 0, vmin_ = 0, vmax_ = 0;
+  // add_int()'s samples: count, sum, sum of squares, extremes.
+  std::uint64_t icount_ = 0;
+  __int128 isum_ = 0;
+  unsigned __int128 isq_ = 0;
+  std::int64_t imin_ = INT64_MAX, imax_ = INT64_MIN;
 };
 
 // The per-window file of a window message's copy: the same text as
