@@ -186,6 +186,41 @@ TEST(BayesParser, ShippedSkypeConfigsLoad) {
 
 // ------------------------------------------------------------- evaluation
 
+// WINDOW_SIZE 1 sessions look their verdicts up in a table parse_config()
+// fills; the figures must be exactly those of the general path (the same
+// configuration without the table), for in-range, out-of-range and
+// negative samples, with and without logs and normalisation.
+TEST(BayesEval, SingleSampleTableEqualsTheGeneralPath) {
+  const std::string dir = std::string(NETLOOM_SOURCE_ROOT) + "/blocks/classifiers/bayes/skype";
+  std::vector<Config> configs = {load_config(dir + "/pktsize.conf"), load_config(dir + "/avgipg.conf"),
+                                 parse_config("FEATURE PKTSIZE\nCLASS_LEN 300\nWINDOW_SIZE 1\nUSE_LOG 0\n"
+                                              "NORMALIZE 0\nWIN_THRESHOLD 0.001\nGAUSSIAN a 0.7 40 10\n"
+                                              "GAUSSIAN b 0.3 120 30\n",
+                                              "t.conf", ".")};
+  std::mt19937_64 rng(7);
+  for (const Config& c : configs) {
+    ASSERT_EQ(c.single.size(), static_cast<std::size_t>(c.class_len)) << c.file;
+    Config plain = c;
+    plain.single.clear();
+    Session fast(c), slow(plain);
+    std::uniform_int_distribution<long> sample(-5, c.class_len + 5);
+    for (int i = 0; i < 5000; ++i) {
+      const long v = sample(rng);
+      fast.add(v);
+      slow.add(v);
+    }
+    EXPECT_EQ(fast.samples(), slow.samples()) << c.file;
+    EXPECT_EQ(fast.valid_windows(), slow.valid_windows()) << c.file;
+    EXPECT_EQ(fast.invalid_windows(), slow.invalid_windows()) << c.file;
+    EXPECT_GT(fast.invalid_windows(), 0u) << c.file;  // the out-of-range samples
+    EXPECT_EQ(fast.windows_above_win_threshold(), slow.windows_above_win_threshold()) << c.file;
+    EXPECT_EQ(fast.mean_max_belief(), slow.mean_max_belief()) << c.file;
+    ASSERT_EQ(fast.argmax_counts().size(), slow.argmax_counts().size());
+    for (std::size_t k = 0; k < fast.argmax_counts().size(); ++k)
+      EXPECT_EQ(fast.argmax_counts()[k], slow.argmax_counts()[k]) << c.file << " class " << k;
+  }
+}
+
 TEST(BayesEval, GaussianMatchesHandComputed) {
   // N(x; 10, 10): peak 1/(10*sqrt(2*pi)) = 0.0398942; at 0: peak*e^-0.5 = 0.0241971
   EXPECT_NEAR(gaussian_pdf(10, 10, 10), 0.0398942, 1e-7);

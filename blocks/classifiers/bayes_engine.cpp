@@ -341,7 +341,19 @@ Config parse_config(const std::string& text, const std::string& file, const std:
   std::istringstream in(text);
   std::string l;
   while (std::getline(in, l)) p.line(l);
-  return p.finish();
+  Config c = p.finish();
+  if (c.window_size == 1 && !c.classes.empty()) {
+    // What Session::close_window() computes for a window of one sample:
+    // the same arithmetic, so the verdicts are bit for bit the same.
+    std::vector<Config::SampleVerdict> table(static_cast<std::size_t>(c.class_len));
+    for (std::size_t s = 0; s < table.size(); ++s) {
+      Session one(c);  // c.single is still empty: the general path
+      one.add(static_cast<long>(s));
+      table[s] = one.last_verdict();
+    }
+    c.single = std::move(table);
+  }
+  return c;
 }
 
 Config load_config(const std::string& path) {
@@ -365,6 +377,16 @@ void Session::reset() {
 }
 
 void Session::add(long sample) {
+  if (!cfg_->single.empty()) {  // WINDOW_SIZE 1: a looked-up verdict per sample
+    ++samples_total_;
+    if (sample < 0 || sample >= cfg_->class_len) {
+      ++invalid_windows_;
+      return;
+    }
+    const Config::SampleVerdict& v = cfg_->single[static_cast<std::size_t>(sample)];
+    account({v.valid, v.arg, v.max});
+    return;
+  }
   ++samples_total_;
   ++in_window_;
   if (sample < 0 || sample >= cfg_->class_len) {
@@ -395,6 +417,12 @@ Session::Eval Session::evaluate() const {
 
 void Session::close_window() {
   const Eval e = evaluate();
+  last_ = {e.valid, e.arg, e.max};
+  account(e);
+  reset();
+}
+
+void Session::account(const Eval& e) {
   if (e.valid) {
     ++valid_windows_;
     sum_max_ += e.max;
@@ -403,7 +431,6 @@ void Session::close_window() {
   } else {
     ++invalid_windows_;
   }
-  reset();
 }
 
 double Session::mean_max_belief() const {

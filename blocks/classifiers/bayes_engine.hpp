@@ -46,6 +46,15 @@ struct Config {
   double win_threshold = 0;
   double prc_threshold = 0.95;  // parsed, unused (as in Tstat)
   std::vector<ClassSpec> classes;
+  // WINDOW_SIZE 1 (Tstat's Skype files): every sample is a window of its
+  // own whose verdict depends on the sample alone, so parse_config()
+  // evaluates it once per sample value here and Session::add() looks it up.
+  struct SampleVerdict {
+    bool valid = false;
+    int arg = -1;
+    double max = 0;
+  };
+  std::vector<SampleVerdict> single;  // class_len entries, or none
 };
 
 // Parses `text` (the contents of `file`; DISCRETE classes read
@@ -80,6 +89,8 @@ class Session {
   const boost::container::small_vector<std::uint64_t, 4>& argmax_counts() const { return argmax_; }
   // Current (un-normalised, log10) beliefs of the open window.
   const boost::container::small_vector<double, 4>& beliefs() const { return belief_; }
+  // The verdict of the last window closed (parse_config's per-sample table).
+  Config::SampleVerdict last_verdict() const { return last_; }
 
  private:
   struct Eval {
@@ -89,6 +100,7 @@ class Session {
   };
   Eval evaluate() const;
   void close_window();
+  void account(const Eval& e);  // a closed window's verdict into the running figures
   void reset();
   const Config* cfg_;
   // Inline up to 4 classes (Tstat's Skype files have one or two): every
@@ -100,6 +112,7 @@ class Session {
   bool out_of_range_ = false;
   std::uint64_t samples_total_ = 0, valid_windows_ = 0, invalid_windows_ = 0, above_win_ = 0;
   double sum_max_ = 0;
+  Config::SampleVerdict last_;
 };
 
 // §7.4: occurrences of the 16 nibble values at each of the 16 nibble
