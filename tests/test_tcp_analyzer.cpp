@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
 #include <random>
 #include <vector>
 
@@ -247,6 +248,41 @@ TEST(TcpAnalyzer, LongTransferWrapsTheSequenceSpace) {
   EXPECT_EQ(c.st[0].pkts_ooo, 0u);
   EXPECT_EQ(c.st[0].rtt_cnt, 1u + n / 2);
   EXPECT_LT(c.a.memory(), 4096u);
+}
+
+// A pooled engine is reset() for its next flow: it must then behave exactly
+// as a new one, whatever the previous flow left (segments in every
+// quadrant, options, windows, anomalies).
+TEST(TcpAnalyzer, ResetBehavesAsNew) {
+  auto scenario = [](Conn& c) {
+    c.handshake(6, 9);
+    c.seg(0, 21, 1001, 5001, 100, kAck | kPsh, 500, 3);
+    c.seg(1, 31, 5001, 1101, 1200, kAck, 300, 101);
+    c.seg(1, 32, 6201, 1101, 800, kAck, 300, 102);
+    c.seg(1, 33, 5001, 1101, 1200, kAck, 300, 103);  // retransmission
+    c.seg(0, 60, 1101, 7001, 0, kAck, 500, 4);
+    c.seg(0, 70, 1101, 7001, 0, kAck | kFin, 500, 5);
+    c.seg(1, 80, 7001, 1102, 0, kAck | kFin, 300, 104);
+  };
+  Conn fresh;
+  scenario(fresh);
+  Conn reused;
+  std::mt19937 rng(3);
+  reused.handshake(-1, 2);
+  for (int i = 0; i < 2000; ++i)  // a messy previous flow: every quadrant, holes, overlaps
+    reused.seg(static_cast<int>(rng() & 1), 21 + i, static_cast<std::uint32_t>(rng()),
+               static_cast<std::uint32_t>(rng()), rng() % 1400, kAck | (rng() % 4 == 0 ? kPsh : 0), 100,
+               static_cast<std::uint16_t>(i));
+  reused.a.reset();
+  reused.st = {};
+  scenario(reused);
+  for (int d = 0; d < 2; ++d) {
+    EXPECT_EQ(std::memcmp(&fresh.st[d], &reused.st[d], sizeof(TcpDirStats)), 0) << "direction " << d;
+    EXPECT_EQ(fresh.a.last_anomaly(d), reused.a.last_anomaly(d));
+    EXPECT_EQ(fresh.a.last_anomaly_without_rtt(d), reused.a.last_anomaly_without_rtt(d));
+  }
+  EXPECT_EQ(fresh.st[1].pkts_retx, 1u);            // the scenario is not trivial
+  EXPECT_GE(reused.a.memory(), fresh.a.memory());  // the lists' capacity is kept
 }
 
 TEST(TcpAnalyzer, QuadrantCapBoundsMemory) {

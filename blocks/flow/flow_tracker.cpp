@@ -81,11 +81,42 @@ std::uint64_t hash_key(const Key& k) {
   return h ^ (h >> 31);
 }
 
+// Allocations of exactly one T from a per-thread recycled list: Entry and
+// its shared_ptr control block as one block (allocate_shared), so a flow
+// costs one recycled allocation instead of a recycled one and a malloc.
+template <class T>
+struct RecycledAlloc {
+  using value_type = T;
+  struct alignas(T) Raw : Recycled<Raw> {
+    unsigned char bytes[sizeof(T)];
+  };
+  RecycledAlloc() = default;
+  template <class U>
+  RecycledAlloc(const RecycledAlloc<U>&) noexcept {}
+  T* allocate(std::size_t n) {
+    if (n == 1) return reinterpret_cast<T*>(new Raw);
+    return std::allocator<T>{}.allocate(n);
+  }
+  void deallocate(T* p, std::size_t n) noexcept {
+    if (n == 1)
+      delete reinterpret_cast<Raw*>(p);
+    else
+      std::allocator<T>{}.deallocate(p, n);
+  }
+  template <class U>
+  bool operator==(const RecycledAlloc<U>&) const noexcept {
+    return true;
+  }
+};
+
 // Which timeout applies to a flow: the list it sits in (each kept in order
 // of last activity, most recent at the head).
 enum ListId : std::uint8_t { kTcpSynOnly = 0, kUdpSingle = 1, kTcpOther = 2, kUdpOther = 3, kLists = 4 };
 
-struct Entry : Recycled<Entry> {
+struct Entry {
+  // User-provided: allocate_shared's value-initialisation then runs only the
+  // member initialisers, without first zeroing the whole ~1.5 KB.
+  Entry() noexcept {}
   Key key;  // first: a lookup's key compare touches one cache line
   std::uint64_t hash = 0;
   FlowContext ctx;
@@ -98,7 +129,7 @@ struct Entry : Recycled<Entry> {
   std::uint8_t fin_acked = 0;              // bit d: direction d's FIN was acknowledged
   std::array<std::uint32_t, 2> fin_seq{};  // seq + payload of the (last) FIN
   std::shared_ptr<Entry> self;             // ownership while open
-  std::unique_ptr<TcpEngine> tcp;          // TCP flows only (when the analyzer is built in)
+  EnginePool::Ptr tcp;                     // TCP flows only (when the analyzer is built in)
 };
 
 struct List {
@@ -485,8 +516,7 @@ class FlowTracker final : public Block {
       c_.evicted->add();
       close(victim, FlowEnd::evicted, false, i, sink);
     }
-    // Not make_shared: Entry (~1.2 KB) comes from its recycled list.
-    std::shared_ptr<Entry> owner(new Entry);
+    std::shared_ptr<Entry> owner = std::allocate_shared<Entry>(RecycledAlloc<Entry>{});
     Entry* e = owner.get();
     e->self = std::move(owner);
     e->key = k;
@@ -646,7 +676,7 @@ class FlowTracker final : public Block {
       if (d.first_payload_ns == 0) d.first_payload_ns = p.ts_ns;
       d.last_payload_ns = p.ts_ns;
     }
-    if (!e->tcp) e->tcp = std::make_unique<TcpEngine>();
+    if (!e->tcp) e->tcp = EnginePool::take();
     e->tcp->on_segment(dir, s, r.tcp);
 
     // Singleton candidates: nothing but client SYNs so far.

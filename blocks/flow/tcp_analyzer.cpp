@@ -80,6 +80,15 @@ double rtt_std_ms(const TcpDirStats& s) noexcept {
 
 TcpConnAnalyzer::TcpConnAnalyzer(std::uint32_t max_seg_per_quad) : max_seg_per_quad_(max_seg_per_quad) {}
 
+void TcpConnAnalyzer::reset() {
+  for (Dir& d : dirs_) {
+    std::array<std::vector<Seg>, 4> kept = std::move(d.quad);
+    for (auto& v : kept) v.clear();
+    d = Dir{};
+    d.quad = std::move(kept);
+  }
+}
+
 std::size_t TcpConnAnalyzer::memory() const {
   std::size_t m = sizeof(*this);
   for (const Dir& d : dirs_)

@@ -98,6 +98,8 @@ double rtt_std_ms(const TcpDirStats& s) noexcept;
 class TcpConnAnalyzer {
  public:
   explicit TcpConnAnalyzer(std::uint32_t max_seg_per_quad = 100);
+  // As constructed (same cap), keeping the segment lists' capacity.
+  void reset();
 
   // dir 0 = client->server, 1 = server->client. Updates stats[dir], and
   // stats[1-dir] where this segment's ACK yields an RTT sample of the other

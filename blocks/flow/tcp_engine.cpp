@@ -20,4 +20,44 @@ TcpSegment TcpEngine::to_segment(const SegmentInfo& s) {
   return t;
 }
 
+namespace {
+struct PoolList {
+  std::vector<TcpEngine*> items;
+  ~PoolList() {
+    for (TcpEngine* e : items) delete e;
+  }
+};
+PoolList& pool_list() {
+  thread_local PoolList l;
+  return l;
+}
+}  // namespace
+
+EnginePool::Ptr EnginePool::take() {
+#ifndef NETLOOM_NO_RECYCLING
+  auto& l = pool_list().items;
+  if (!l.empty()) {
+    TcpEngine* e = l.back();
+    l.pop_back();
+    e->reset();  // here, not when returned: the flow about to use it wants it in cache
+    return Ptr(e);
+  }
+#endif
+  return Ptr(new TcpEngine);
+}
+
+void EnginePool::Return::operator()(TcpEngine* e) const noexcept {
+#ifndef NETLOOM_NO_RECYCLING
+  auto& l = pool_list().items;
+  if (l.size() < kKeep) {
+    try {
+      l.push_back(e);
+      return;
+    } catch (...) {  // no memory for the list: free the engine instead
+    }
+  }
+#endif
+  delete e;
+}
+
 }  // namespace netloom::flow

@@ -4,8 +4,10 @@
 #pragma once
 #include <array>
 #include <cstdint>
+#include <memory>
 #include <netloom/netloom.hpp>
 #include <netloom/recycled.hpp>
+#include <vector>
 
 #include "tcp_analyzer.hpp"
 
@@ -26,8 +28,11 @@ struct SegmentInfo {
   std::uint32_t payload_caplen = 0;
 };
 
-class TcpEngine : public Recycled<TcpEngine> {  // per TCP flow, several KB: recycled
+class TcpEngine : public Recycled<TcpEngine> {  // per TCP flow: recycled
  public:
+  // As new, keeping the segment lists' capacity (a pooled engine, below).
+  void reset() { analyzer_.reset(); }
+
   void on_segment(int dir, const SegmentInfo& s, std::array<TcpDirStats, 2>& st) {
     TcpSegment seg = to_segment(s);
     analyzer_.on_segment(dir, seg, st);
@@ -36,6 +41,22 @@ class TcpEngine : public Recycled<TcpEngine> {  // per TCP flow, several KB: rec
  private:
   static TcpSegment to_segment(const SegmentInfo& s);  // tcp_engine.cpp
   TcpConnAnalyzer analyzer_;
+};
+
+// A TCP flow's engine, returned to a per-thread pool when the flow's entry
+// goes: the next flow resets it instead of allocating its segment lists
+// again (Tstat keeps these attached to recycled TCP records the same way).
+// Sanitizer builds allocate plainly, so use-after-free is still caught.
+class EnginePool {
+ public:
+  struct Return {
+    void operator()(TcpEngine* e) const noexcept;
+  };
+  using Ptr = std::unique_ptr<TcpEngine, Return>;
+  static Ptr take();
+
+ private:
+  static constexpr std::size_t kKeep = 4096;
 };
 
 }  // namespace netloom::flow
