@@ -126,12 +126,14 @@ struct FlowState {
 inline constexpr unsigned kFlowSlots = 16;
 
 struct FlowContext {
-  FlowRecord record;  // statistics so far; final once the flow is closed
+  // Scratch for classifiers: slot numbers come from Context::flow_slot().
+  // First: every classifier reads its slot at every packet, and a tracker
+  // keeps its lookup key just before the context, on the same cache lines.
+  std::array<std::unique_ptr<FlowState>, kFlowSlots> state;
   // The symmetric hash of the flow's packets (Packet::flow_hash), set by the
   // tracker: replicated blocks downstream route the flow's events with it.
   std::uint32_t flow_hash = 0;
-  // Scratch for classifiers: slot numbers come from Context::flow_slot().
-  std::array<std::unique_ptr<FlowState>, kFlowSlots> state;
+  FlowRecord record;  // statistics so far; final once the flow is closed
 };
 
 // A flow event, in order with the packets of the batch carrying it.
