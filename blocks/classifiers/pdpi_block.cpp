@@ -127,7 +127,7 @@ class Pdpi final : public Block {
  private:
   void inspect(const Packet& p, std::shared_ptr<ClassificationBatch>& events) {
     FlowContext* f = p.flow;
-    if (!f) return;
+    if (!f || (f->done & done_bit())) return;
     const bool udp = p.l4_proto == 17;
     if (!udp && p.l4_proto != 6) return;
     auto& slot = f->state[slot_];
@@ -140,6 +140,11 @@ class Pdpi final : public Block {
     } else {
       if (st.decided[0] || st.pkts[0] + st.pkts[1] > max_tcp_) return;
     }
+    // Nothing of this flow will be scanned after this packet: skip the rest
+    // without reading the state (which stays for the flow's close).
+    if (udp ? (st.pkts[0] >= max_udp_ || st.decided[0]) && (st.pkts[1] >= max_udp_ || st.decided[1])
+            : st.pkts[0] + st.pkts[1] >= max_tcp_)
+      f->done |= done_bit();
     if (p.payload_off == kNoOffset || p.payload_len == 0) return;
     if (!seen(st)) inspected_->add();
     pkts_->add();
@@ -151,9 +156,11 @@ class Pdpi final : public Block {
     FlowLabels& l = f->record.labels;
     if (udp) {
       st.decided[d] = true;
+      if (st.decided[1 - d] || st.pkts[1 - d] >= max_udp_) f->done |= done_bit();
       if (s.udp_type && l.udp_type[d] == 0) l.udp_type[d] = s.udp_type;
     } else {
       st.decided[0] = true;
+      f->done |= done_bit();
       if (s.con_type) {
         // A "strong" protocol clears the behavioural OBF/MSE guesses (Tstat, con_t).
         l.con_type = (l.con_type & ~(kConObf | kConMse)) | s.con_type;
@@ -171,6 +178,7 @@ class Pdpi final : public Block {
       classified_->add();
     }
   }
+  std::uint16_t done_bit() const { return static_cast<std::uint16_t>(1u << slot_); }
   // Whether this flow already had a payload packet scanned (for flows_inspected).
   static bool seen(PdpiState& st) {
     bool was = st.inspected;

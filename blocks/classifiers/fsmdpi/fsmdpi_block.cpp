@@ -109,7 +109,9 @@ class Fsmdpi final : public Block {
  private:
   void inspect(const Packet& p, std::shared_ptr<ClassificationBatch>& events) {
     FlowContext* f = p.flow;
-    if (!f) return;
+    // A finished flow's packets are skipped without reading its state (the
+    // common case at line rate); its state stays for the close.
+    if (!f || (f->done & done_bit())) return;
     if (p.l4_proto == 6)
       tcp(p, *f, events);
     else if (p.l4_proto == 17 && cfg_.rtp)
@@ -120,8 +122,8 @@ class Fsmdpi final : public Block {
     auto& slot = f.state[slot_];
     if (!slot) slot = std::make_unique<TcpState>();
     TcpFlow& flow = static_cast<TcpState&>(*slot).flow;
-    if (flow.finished()) {  // the common case at line rate: one test and out
-      flow.skip();
+    if (flow.finished()) {
+      f.done |= done_bit();
       return;
     }
     TcpPacket t;
@@ -137,6 +139,7 @@ class Fsmdpi final : public Block {
     const bool was_inspected = flow.inspected();
     Tally tally;
     const auto decision = flow.on_packet(cfg_, t, f.record, tally);
+    if (flow.finished()) f.done |= done_bit();
     if (!was_inspected && flow.inspected()) inspected_->add();
     if (tally.tls_buffer_overflows) overflows_->add(tally.tls_buffer_overflows);
     if (!decision) return;
@@ -149,7 +152,7 @@ class Fsmdpi final : public Block {
     if (!slot) slot = std::make_unique<UdpState>();
     UdpFlow& flow = static_cast<UdpState&>(*slot).flow;
     if (flow.finished()) {
-      flow.skip();
+      f.done |= done_bit();
       return;
     }
     UdpPacket u;
@@ -162,6 +165,7 @@ class Fsmdpi final : public Block {
     }
     const bool was_inspected = flow.inspected(), was_classified = flow.confirmed();
     const auto type = flow.on_packet(cfg_, u, f.record);
+    if (flow.finished()) f.done |= done_bit();
     if (!was_inspected && flow.inspected()) inspected_->add();
     if (!type) return;
     if (!was_classified) classified_->add();
@@ -174,6 +178,8 @@ class Fsmdpi final : public Block {
     if (!events) events = std::make_shared<ClassificationBatch>();
     events->events.push_back(make_event(f, ts, packets, dir, "FSMDPI", std::string(label)));
   }
+
+  std::uint16_t done_bit() const { return static_cast<std::uint16_t>(1u << slot_); }
 
   Config cfg_;
   unsigned slot_ = 0;

@@ -45,10 +45,8 @@ class TcpFlow {
   // Feeds one packet of the flow. Returns the decision taken on it, if any
   // (already applied to `rec.labels`).
   std::optional<Decision> on_packet(const Config& cfg, const TcpPacket& p, FlowRecord& rec, Tally& tally);
-  // Nothing left to inspect: the next packets only bump the counter.
+  // Nothing left to inspect: the block skips the flow's next packets (FlowContext::done).
   bool finished() const noexcept { return phase_ == Phase::finished; }
-  // A packet of a finished flow: counted, nothing else.
-  void skip() noexcept { ++pkts_; }
   bool decided() const noexcept { return con_ != 0; }
   // The con_type bit decided (0: none yet).
   std::uint32_t decided_con() const noexcept { return con_; }

@@ -36,8 +36,6 @@ class UdpFlow {
   bool confirmed() const noexcept {
     return dir_[0].state == State::confirmed || dir_[1].state == State::confirmed;
   }
-  // A packet of a finished flow: counted, nothing else.
-  void skip() noexcept { ++pkts_; }
   std::uint32_t packets() const noexcept { return pkts_; }
 
  private:

@@ -133,6 +133,10 @@ struct FlowContext {
   // The symmetric hash of the flow's packets (Packet::flow_hash), set by the
   // tracker: replicated blocks downstream route the flow's events with it.
   std::uint32_t flow_hash = 0;
+  // Bit s: the block owning slot s has finished with this flow (decided, or
+  // past its packet limit) and skips its packets without touching its
+  // state; it still sees the flow's events. Set by that block only.
+  std::uint16_t done = 0;
   FlowRecord record;  // statistics so far; final once the flow is closed
 };
 
