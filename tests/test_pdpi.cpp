@@ -562,6 +562,27 @@ TEST(PdpiBlock, StopsAfterThePacketBudget) {
   EXPECT_EQ(c.pctx.value("packets_scanned"), 2u);
 }
 
+// A flow with nothing left to scan is marked done (FlowContext::done), so
+// that its next packets are skipped without reading PDPI's state.
+TEST(PdpiBlock, MarksAFlowDoneWhenNothingIsLeftToScan) {
+  Chain c({{"max_packets", std::int64_t{2}}});
+  const char *A = "10.0.0.1", *B = "10.0.0.2";
+  c.feed(
+      batch_of({{kSec, udp4(A, 5000, B, 5001, filler(40))}, {kSec + 1, udp4(A, 5000, B, 5001, filler(40))}}));
+  ASSERT_FALSE(c.out.batches.empty());
+  const FlowContext* f = c.out.batches.back()->packets[0].flow;
+  ASSERT_NE(f, nullptr);
+  EXPECT_EQ(f->done, 0u);  // the other direction has not been scanned yet
+  c.feed(batch_of({{kSec + 2, udp4(B, 5001, A, 5000, dns_query("one"))},
+                   {kSec + 3, udp4(A, 5000, B, 5001, dns_query("late"))}}));
+  EXPECT_NE(f->done, 0u);  // client: past its budget; server: classified
+  c.feed(batch_of({{kSec + 4, udp4(B, 5001, A, 5000, dns_query("two"))}}));
+  c.flush();
+  ASSERT_EQ(c.out.records.size(), 1u);
+  EXPECT_EQ(c.out.records[0].labels.udp_type, (std::array<std::uint16_t, 2>{0, 19}));
+  EXPECT_EQ(c.pctx.value("packets_scanned"), 3u);
+}
+
 // ------------------------------------------------- accuracy on dev captures
 
 namespace {
