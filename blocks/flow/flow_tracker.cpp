@@ -160,6 +160,7 @@ struct List {
 class Table {
  public:
   Table() : slots_(1024), mask_(1023) {}
+  void prefetch(std::uint64_t h) const { __builtin_prefetch(&slots_[h & mask_]); }
   Entry* find(const Key& k, std::uint64_t h) const {
     for (std::size_t i = h & mask_;; i = (i + 1) & mask_) {
       const Slot& s = slots_[i];
@@ -356,7 +357,19 @@ class FlowTracker final : public Block {
     std::uint64_t tcp = 0, udp = 0, other = 0, not_ip = 0, frag = 0, bad = 0;
     const std::uint32_t n = static_cast<std::uint32_t>(b.packets.size());
     std::uint32_t own = n;
+    // Every packet's key and hash first, so that the table slot of the
+    // packet kAhead places on is in cache when its turn comes: at a few
+    // hundred thousand open flows the slot read missed at every packet.
+    if (pre_.size() < n) pre_.resize(n);
     for (std::uint32_t i = 0; i < n; ++i) {
+      const Packet& p = b.packets[i];
+      if (!p.is_ip() || (p.l4_proto != kTcp && p.l4_proto != kUdp) || p.has(kOtherShard)) continue;
+      Pre& x = pre_[i];
+      x.k = key_of(p, x.from_a);
+      x.h = hash_key(x.k);
+    }
+    for (std::uint32_t i = 0; i < n; ++i) {
+      if (i + kAhead < n) table_.prefetch(pre_[i + kAhead].h);
       Packet& p = b.packets[i];
       p.flow = nullptr;
       p.flow_dir = 0;
@@ -393,10 +406,10 @@ class FlowTracker final : public Block {
       }
       if (p.l4_proto == kTcp) {
         ++tcp;
-        if (!on_tcp(p, i, sink)) ++bad;
+        if (!on_tcp(p, pre_[i], i, sink)) ++bad;
       } else {
         ++udp;
-        on_udp(p, i, sink);
+        on_udp(p, pre_[i], i, sink);
       }
     }
     // Closes found by one timeout check are in list order; the canonical
@@ -480,6 +493,14 @@ class FlowTracker final : public Block {
   bool want_record(const FlowRecord& r) const { return log_external_ || r.internal[0] || r.internal[1]; }
 
   // The packet's canonical key; `from_a` says whether it was sent by endpoint a.
+  // A packet's flow key and its hash, computed for the whole batch up front.
+  struct Pre {
+    Key k;
+    std::uint64_t h = 0;
+    bool from_a = false;
+  };
+  static constexpr std::uint32_t kAhead = 6;
+
   static Key key_of(const Packet& p, bool& from_a) {
     Key k;
     k.ver = p.ip_version;
@@ -600,7 +621,7 @@ class FlowTracker final : public Block {
   }
 
   // Returns false if the TCP header is cut inside the capture.
-  bool on_tcp(Packet& p, std::uint32_t i, Sink& sink) {
+  bool on_tcp(Packet& p, const Pre& pre, std::uint32_t i, Sink& sink) {
     const std::uint8_t* th = p.data + p.l4_off;
     const std::uint32_t hl = (th[12] >> 4) * 4u;
     if (hl < 20) return false;
@@ -622,9 +643,9 @@ class FlowTracker final : public Block {
       s.payload_caplen = p.payload_len;
     }
 
-    bool from_a = false;
-    const Key k = key_of(p, from_a);
-    const std::uint64_t h = hash_key(k);
+    const bool from_a = pre.from_a;
+    const Key& k = pre.k;
+    const std::uint64_t h = pre.h;
     Entry* e = table_.find(k, h);
     if (!e) {
       const bool syn = (s.flags & (kSyn | kAck)) == kSyn;
@@ -703,11 +724,11 @@ class FlowTracker final : public Block {
     return true;
   }
 
-  void on_udp(Packet& p, std::uint32_t i, Sink& sink) {
+  void on_udp(Packet& p, const Pre& pre, std::uint32_t i, Sink& sink) {
     const std::uint16_t ulen = rd16(p.data + p.l4_off + 4);
-    bool from_a = false;
-    const Key k = key_of(p, from_a);
-    const std::uint64_t h = hash_key(k);
+    const bool from_a = pre.from_a;
+    const Key& k = pre.k;
+    const std::uint64_t h = pre.h;
     Entry* e = table_.find(k, h);
     if (!e) {
       e = open(p, k, h, from_a, i, sink);
@@ -737,6 +758,7 @@ class FlowTracker final : public Block {
   NetList nets_;
   // state
   Table table_;
+  std::vector<Pre> pre_;  // per packet of the batch being received
   std::array<List, kLists> lists_{};
   std::uint64_t next_id_ = 0, now_ = 0, next_gc_ = 0, id_stride_ = 1, id_offset_ = 0;
   std::vector<FlowEvent> pending_events_;
