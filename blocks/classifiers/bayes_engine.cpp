@@ -367,7 +367,10 @@ Config load_config(const std::string& path) {
 
 // ---------------------------------------------------------------- Session
 
-Session::Session(const Config& cfg) : cfg_(&cfg), argmax_(cfg.classes.size(), 0) { reset(); }
+Session::Session(const Config& cfg) : cfg_(&cfg), argmax_(cfg.classes.size(), 0) {
+  // A table session (WINDOW_SIZE 1) never holds an open window: no beliefs.
+  if (cfg.single.empty()) reset();
+}
 
 void Session::reset() {
   belief_.resize(cfg_->classes.size());

@@ -87,7 +87,8 @@ class Session {
   std::uint64_t windows_above_win_threshold() const { return above_win_; }
   // How often each class was the window argmax.
   const boost::container::small_vector<std::uint64_t, 4>& argmax_counts() const { return argmax_; }
-  // Current (un-normalised, log10) beliefs of the open window.
+  // Current (un-normalised, log10) beliefs of the open window (none for a
+  // WINDOW_SIZE 1 configuration, whose windows close with their sample).
   const boost::container::small_vector<double, 4>& beliefs() const { return belief_; }
   // The verdict of the last window closed (parse_config's per-sample table).
   Config::SampleVerdict last_verdict() const { return last_; }
