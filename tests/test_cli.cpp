@@ -58,6 +58,7 @@ TEST(Cli, HeavyLibrariesAreLoadedOnlyWhenUsed) {
   EXPECT_EQ(v.status, 0);
   EXPECT_FALSE(loads(v, "librrd.so"));
   EXPECT_FALSE(loads(v, "libwiretap.so"));
+  EXPECT_FALSE(loads(v, "libcpp-httplib.so"));
   // inspect loads every stock plugin, RRDSink's and PcapSource's among them.
   auto i = run({"/usr/bin/env", "LD_DEBUG=files", kBin, "inspect", "RRDSink"});
   EXPECT_EQ(i.status, 0);
@@ -69,6 +70,22 @@ TEST(Cli, HeavyLibrariesAreLoadedOnlyWhenUsed) {
                 "out=" + t / "count.json"});
   ASSERT_EQ(c.status, 0) << c.err.substr(c.err.size() > 2000 ? c.err.size() - 2000 : 0);
   EXPECT_FALSE(loads(c, "libwiretap.so"));
+  EXPECT_FALSE(loads(c, "libcpp-httplib.so"));
+  // The metrics endpoint's HTTP server comes with --metrics-port only.
+  auto m = run({"/usr/bin/env", "LD_DEBUG=files", kBin, "run", kSrc + "/compositions/count.xml", "-q",
+                "--metrics-port", "0", "-D", "out=" + t / "m.json"});
+  ASSERT_EQ(m.status, 0) << m.err.substr(m.err.size() > 2000 ? m.err.size() - 2000 : 0);
+  EXPECT_TRUE(loads(m, "libcpp-httplib.so"));
+  // Without its module, the endpoint fails in one line and the command stops.
+  auto no =
+      run({"/usr/bin/env", "NETLOOM_HTTP_MODULE=/nonexistent/netloom_http.so", kBin, "run",
+           kSrc + "/compositions/count.xml", "-q", "--metrics-port", "0", "-D", "out=" + t / "no.json"});
+  EXPECT_EQ(no.status, 2);
+  EXPECT_EQ(no.err.rfind("netloom: error: metrics endpoint 127.0.0.1:0: cannot load the HTTP module "
+                         "(/nonexistent/netloom_http.so): ",
+                         0),
+            0u)
+      << no.err;
   // Drawing a report needs librrd: the check above can see it loaded.
   auto rr = run({kBin, "run", kSrc + "/compositions/tstat.xml", "-q", "-D", "out=" + t / "o"});
   ASSERT_EQ(rr.status, 0) << rr.err;

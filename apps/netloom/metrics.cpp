@@ -1,14 +1,14 @@
-// Prometheus text exposition (0.0.4) of the runtime's stats over cpp-httplib.
+// Prometheus text exposition (0.0.4) of the runtime's stats, served by
+// netloom_http.so (http_server.hpp), opened when an endpoint is asked for.
 #include "metrics.hpp"
 
-#include <httplib.h>
-#include <sys/socket.h>
-
-#include <atomic>
-#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <netloom/lazy_library.hpp>
 #include <sstream>
 #include <stdexcept>
-#include <thread>
+
+#include "http_server.hpp"
 
 namespace netloom::app {
 
@@ -105,10 +105,40 @@ struct MetricsServer::Impl {
   std::string host;
   int port = 0;
   ControlHooks hooks;
-  httplib::Server server;
-  std::thread thread;
-  std::atomic<bool> finished{false};
+  std::unique_ptr<http::Server> server;
 };
+
+namespace {
+
+// netloom_http.so: $NETLOOM_HTTP_MODULE, else beside the executable (the
+// build tree), else in <prefix>/lib/netloom (installed), else where this
+// build put it (test programs).
+std::string http_module_path() {
+  if (const char* env = std::getenv("NETLOOM_HTTP_MODULE"); env && *env) return env;
+  std::error_code ec;
+  const std::filesystem::path exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+  if (!ec) {
+    for (const auto& p : {exe.parent_path() / "netloom_http.so",
+                          exe.parent_path().parent_path() / "lib" / "netloom" / "netloom_http.so"})
+      if (std::filesystem::is_regular_file(p, ec)) return p.string();
+  }
+  return NETLOOM_HTTP_MODULE_BUILD;
+}
+
+http::ServeFn load_http_module(const std::string& where) {
+  // Opened once for the process and never closed (its server threads).
+  static const std::pair<http::ServeFn, std::string> loaded = [] {
+    const std::string path = http_module_path();
+    LazyLibrary lib(path.c_str());
+    http::ServeFn f = nullptr;
+    lib.get(http::kServeSymbol, f);
+    return std::pair{f, lib.error().empty() ? std::string() : lib.message("the HTTP module")};
+  }();
+  if (!loaded.first) throw std::runtime_error(where + ": " + loaded.second);
+  return loaded.first;
+}
+
+}  // namespace
 
 MetricsServer::MetricsServer(std::string host, int port, ControlHooks hooks)
     : impl_(std::make_unique<Impl>()) {
@@ -117,54 +147,32 @@ MetricsServer::MetricsServer(std::string host, int port, ControlHooks hooks)
   m.hooks = std::move(hooks);
   const std::string where = "metrics endpoint " + m.host + ":" + std::to_string(port);
   if (port < 0 || port > 65535) throw std::runtime_error(where + ": port must be 0..65535");
-
-  // Scrapes are rare and small: two workers, short timeouts, no bodies.
-  m.server.new_task_queue = [] { return new httplib::ThreadPool(2); };
-  m.server.set_read_timeout(std::chrono::seconds(5));
-  m.server.set_write_timeout(std::chrono::seconds(5));
-  m.server.set_payload_max_length(4096);
-  // cpp-httplib's default also sets SO_REUSEPORT, which lets a second
-  // process bind the same port and take half the scrapes: keep only
-  // SO_REUSEADDR (a restart need not wait for TIME_WAIT).
-  m.server.set_socket_options([](int sock) {
-    int yes = 1;
-    ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
-  });
-  m.server.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
-    const Impl& im = *impl_;
-    try {
-      auto stats = im.hooks.stats ? im.hooks.stats() : std::vector<core::BlockStats>{};
-      auto reloads =
-          im.hooks.reload_counts ? im.hooks.reload_counts() : std::pair<std::uint64_t, std::uint64_t>{0, 0};
-      res.set_content(prometheus_text(stats, reloads), kContentType);
-    } catch (const std::exception& e) {
-      res.status = 500;
-      res.set_content(std::string("netloom: metrics: ") + e.what() + "\n", "text/plain");
-    }
-  });
-
-  if (port == 0) {
-    m.port = m.server.bind_to_any_port(m.host);
-    if (m.port <= 0) throw std::runtime_error(where + ": cannot listen (is the host a local address?)");
-  } else {
-    if (!m.server.bind_to_port(m.host, port))
-      throw std::runtime_error(where + ": cannot listen (port in use, or the host is not a local address?)");
-    m.port = port;
-  }
-  m.thread = std::thread([this] {
-    impl_->server.listen_after_bind();
-    impl_->finished = true;
-  });
+  const http::ServeFn serve = load_http_module(where);
+  std::string error;
+  m.server.reset(serve(
+      m.host, port, "/metrics",
+      [this]() {
+        const Impl& im = *impl_;
+        http::Response r;
+        try {
+          auto stats = im.hooks.stats ? im.hooks.stats() : std::vector<core::BlockStats>{};
+          auto reloads = im.hooks.reload_counts ? im.hooks.reload_counts()
+                                                : std::pair<std::uint64_t, std::uint64_t>{0, 0};
+          r.body = prometheus_text(stats, reloads);
+          r.content_type = kContentType;
+        } catch (const std::exception& e) {
+          r.status = 500;
+          r.body = std::string("netloom: metrics: ") + e.what() + "\n";
+          r.content_type = "text/plain";
+        }
+        return r;
+      },
+      where, error));
+  if (!m.server) throw std::runtime_error(error);
+  m.port = m.server->port();
 }
 
-MetricsServer::~MetricsServer() {
-  // cpp-httplib's stop() does nothing until the listen loop has started:
-  // wait for it, then stop.
-  while (!impl_->server.is_running() && !impl_->finished)
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  impl_->server.stop();
-  if (impl_->thread.joinable()) impl_->thread.join();
-}
+MetricsServer::~MetricsServer() = default;
 
 int MetricsServer::port() const { return impl_->port; }
 const std::string& MetricsServer::host() const { return impl_->host; }

@@ -1,5 +1,6 @@
 // Prometheus endpoint of `netloom run`: GET /metrics in the text exposition
-// format 0.0.4, served by cpp-httplib on a thread of its own.
+// format 0.0.4, served by netloom_http.so (cpp-httplib, loaded on first use)
+// on a thread of its own.
 #pragma once
 #include <cstdint>
 #include <memory>
