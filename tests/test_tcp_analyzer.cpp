@@ -283,6 +283,15 @@ TEST(TcpAnalyzer, ResetBehavesAsNew) {
   }
   EXPECT_EQ(fresh.st[1].pkts_retx, 1u);            // the scenario is not trivial
   EXPECT_GE(reused.a.memory(), fresh.a.memory());  // the lists' capacity is kept
+  // ... a few segments' worth of it: a long previous flow pins no more.
+  Conn big;
+  big.handshake();
+  for (std::uint32_t i = 0; i < 90; ++i)  // 90 segments in flight, never acknowledged
+    big.seg(0, 21 + i, 1001 + 2000 * i, 5001, 1000, kAck, 500, static_cast<std::uint16_t>(i));
+  const std::size_t before = big.a.memory();
+  big.a.reset();
+  EXPECT_LT(big.a.memory(), before);
+  EXPECT_LE(big.a.memory(), sizeof(TcpConnAnalyzer) + 8 * 8 * 40);
 }
 
 TEST(TcpAnalyzer, QuadrantCapBoundsMemory) {

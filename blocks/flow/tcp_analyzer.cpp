@@ -83,7 +83,12 @@ TcpConnAnalyzer::TcpConnAnalyzer(std::uint32_t max_seg_per_quad) : max_seg_per_q
 void TcpConnAnalyzer::reset() {
   for (Dir& d : dirs_) {
     std::array<std::vector<Seg>, 4> kept = std::move(d.quad);
-    for (auto& v : kept) v.clear();
+    for (auto& v : kept) {
+      v.clear();
+      // A pathological previous flow (hundreds of segments in flight) does
+      // not pin its lists' memory in the pool: a few segments' worth stays.
+      if (v.capacity() > kKeptSegments) std::vector<Seg>().swap(v);
+    }
     d = Dir{};
     d.quad = std::move(kept);
   }

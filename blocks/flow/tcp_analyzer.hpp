@@ -166,6 +166,7 @@ class TcpConnAnalyzer {
   void classify(int dir, const TcpSegment& s, const Insert& r, std::array<TcpDirStats, 2>& stats);
   const Seg* seg_ending_at(const Dir& d, std::uint64_t unwrapped_end) const;
 
+  static constexpr std::size_t kKeptSegments = 8;  // capacity reset() keeps per list
   std::array<Dir, 2> dirs_{};
   std::uint32_t max_seg_per_quad_;
 };
