@@ -20,6 +20,7 @@ TcpSegment TcpEngine::to_segment(const SegmentInfo& s) {
   return t;
 }
 
+#ifndef NETLOOM_NO_RECYCLING
 namespace {
 struct PoolList {
   std::vector<TcpEngine*> items;
@@ -32,6 +33,7 @@ PoolList& pool_list() {
   return l;
 }
 }  // namespace
+#endif
 
 EnginePool::Ptr EnginePool::take() {
 #ifndef NETLOOM_NO_RECYCLING
