@@ -142,9 +142,7 @@ class Pdpi final : public Block {
     }
     // Nothing of this flow will be scanned after this packet: skip the rest
     // without reading the state (which stays for the flow's close).
-    if (udp ? (st.pkts[0] >= max_udp_ || st.decided[0]) && (st.pkts[1] >= max_udp_ || st.decided[1])
-            : st.pkts[0] + st.pkts[1] >= max_tcp_)
-      f->done |= done_bit();
+    if (nothing_left(st, udp)) f->done |= done_bit();
     if (p.payload_off == kNoOffset || p.payload_len == 0) return;
     if (!seen(st)) inspected_->add();
     pkts_->add();
@@ -156,17 +154,16 @@ class Pdpi final : public Block {
     FlowLabels& l = f->record.labels;
     if (udp) {
       st.decided[d] = true;
-      if (st.decided[1 - d] || st.pkts[1 - d] >= max_udp_) f->done |= done_bit();
       if (s.udp_type && l.udp_type[d] == 0) l.udp_type[d] = s.udp_type;
     } else {
       st.decided[0] = true;
-      f->done |= done_bit();
       if (s.con_type) {
         // A "strong" protocol clears the behavioural OBF/MSE guesses (Tstat, con_t).
         l.con_type = (l.con_type & ~(kConObf | kConMse)) | s.con_type;
       }
       if (s.p2p_type) l.p2p_type = s.p2p_type;
     }
+    if (nothing_left(st, udp)) f->done |= done_bit();
     if (l.app.empty()) l.app = s.app;
     if (want_events_) {
       if (!events) events = std::make_shared<ClassificationBatch>();
@@ -179,6 +176,12 @@ class Pdpi final : public Block {
     }
   }
   std::uint16_t done_bit() const { return static_cast<std::uint16_t>(1u << slot_); }
+  // No later packet of the flow would be scanned: every direction (UDP) or
+  // the flow (TCP) is classified or past its packet budget.
+  bool nothing_left(const PdpiState& st, bool udp) const {
+    if (!udp) return st.decided[0] || st.pkts[0] + st.pkts[1] >= max_tcp_;
+    return (st.decided[0] || st.pkts[0] >= max_udp_) && (st.decided[1] || st.pkts[1] >= max_udp_);
+  }
   // Whether this flow already had a payload packet scanned (for flows_inspected).
   static bool seen(PdpiState& st) {
     bool was = st.inspected;

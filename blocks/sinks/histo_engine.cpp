@@ -78,12 +78,18 @@ Histogram::Stats Histogram::stats() const {
     i.m2 = static_cast<double>(
         std::max<long double>(0, static_cast<long double>(isq_) -
                                      static_cast<long double>(isum_) * static_cast<long double>(isum_) / n));
-  if (d.count == 0) return i;
-  // Chan et al.'s parallel combination of the two groups.
-  const double a = static_cast<double>(d.count), b = static_cast<double>(i.count);
-  const double delta = i.mean - d.mean;
-  return {d.count + i.count, d.mean + delta * b / (a + b), d.m2 + i.m2 + delta * delta * a * b / (a + b),
-          std::min(d.vmin, i.vmin), std::max(d.vmax, i.vmax)};
+  return combine(d, i);
+}
+
+// Chan et al.'s parallel combination of two groups' (count, mean, m2, extremes).
+Histogram::Stats Histogram::combine(const Stats& a, const Stats& b) {
+  if (a.count == 0) return b;
+  if (b.count == 0) return a;
+  const double na = static_cast<double>(a.count), nb = static_cast<double>(b.count);
+  const double delta = b.mean - a.mean;
+  return {a.count + b.count, a.mean + delta * nb / (na + nb),
+          a.m2 + b.m2 + delta * delta * na * nb / (na + nb), std::min(a.vmin, b.vmin),
+          std::max(a.vmax, b.vmax)};
 }
 
 void Histogram::clear_stats() {
@@ -114,17 +120,8 @@ void Histogram::merge(const Histogram& o) {
   for (std::size_t i = 0; i < bins_.size(); ++i) bins_[i] += o.bins_[i];
   const Stats b = o.stats();
   if (b.count == 0) return;
-  const Stats a = stats();
-  // Chan et al.'s parallel combination of the two (mean, m2) pairs; the
-  // result is kept shifted by its own mean (s1 = 0, s2 = m2).
-  Stats m = b;
-  if (a.count) {
-    const double na = static_cast<double>(a.count), nb = static_cast<double>(b.count);
-    const double delta = b.mean - a.mean;
-    m = {a.count + b.count, a.mean + delta * nb / (na + nb),
-         a.m2 + b.m2 + delta * delta * na * nb / (na + nb), std::min(a.vmin, b.vmin),
-         std::max(a.vmax, b.vmax)};
-  }
+  // The result is kept shifted by its own mean (s1 = 0, s2 = m2).
+  const Stats m = combine(stats(), b);
   clear_stats();
   count_ = m.count;
   shift_ = m.mean;

@@ -102,6 +102,7 @@ class Histogram {
   };
   // add()'s and add_int()'s samples together.
   Stats stats() const;
+  static Stats combine(const Stats& a, const Stats& b);
   void clear_stats();
   // The running statistics of n samples v: sums of (v - shift) and its
   // square, shift = the first value (no division per sample, as stable as

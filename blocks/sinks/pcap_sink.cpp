@@ -295,8 +295,7 @@ class PcapSink final : public Block {
 
   void flush(Emit&) override {
     first_error_.clear();
-    const bool ever = std::any_of(dumps_.begin(), dumps_.end(), [](const Dump& d) { return d.ever; });
-    if (!started_ && !ever) {
+    if (!started_ && !ever_on()) {
       // No dump was ever on: like Tstat without -T, no traces directory.
       finished_ = true;
       return;
@@ -324,8 +323,7 @@ class PcapSink final : public Block {
   }
 
   std::string summary() const override {
-    if (traces_.empty() && !std::any_of(dumps_.begin(), dumps_.end(), [](const Dump& d) { return d.ever; }))
-      return "no dump enabled (" + dir_ + ")";
+    if (traces_.empty() && !ever_on()) return "no dump enabled (" + dir_ + ")";
     if (traces_.empty()) return "nothing dumped (" + dir_ + ")";
     return std::to_string(c_.packets->value()) + " packets dumped into " + std::to_string(c_.files->value()) +
            " files in " + traces_.string();
@@ -367,6 +365,9 @@ class PcapSink final : public Block {
     s.udp = udp_lim_;
     s.stop_mask = stop_mask_;
     return s;
+  }
+  bool ever_on() const {
+    return std::any_of(dumps_.begin(), dumps_.end(), [](const Dump& d) { return d.ever; });
   }
   static bool tcp_accounting(const Selection& s) { return s.on[kTcpComplete] && s.tcp.any(); }
   static bool udp_accounting(const Selection& s) { return s.on[kUdpComplete] && s.udp.any(); }

@@ -20,7 +20,8 @@ struct HistogramData {
   // For pseudo-histograms (bitrates) slot i+1 holds category i's value.
   std::vector<std::uint64_t> bins;
   bool pseudo = false;  // a bitrate pseudo-histogram: the statistics below are not meaningful
-  // Running statistics of every value added in the window (Welford).
+  // Running statistics of every value added in the window (m2: the sum of
+  // squared deviations from the mean).
   std::uint64_t count = 0;
   double mean = 0, m2 = 0, vmin = 0, vmax = 0;
 };
